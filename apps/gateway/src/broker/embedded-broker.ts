@@ -1,0 +1,163 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { type AddressInfo, type Server, createServer } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { MAX_PAYLOAD_BYTES, isTopicAllowedForDevice, isValidDeviceId } from '../../../../libs/protocol/src';
+import type { DeadLetterInput } from '../../../../libs/persistence/src';
+import type { Logger } from '../logging/logger';
+import type { DeviceCredentials } from '../registry/device-credentials';
+
+/** The gateway's own MQTT client logs in with this user and a secret made per process. */
+export const GATEWAY_MQTT_USERNAME = '$jifen-gateway';
+
+/**
+ * Messages above this never reach the gateway: the broker records them and drops
+ * the connection (MQTT 3.1.1 has no way to refuse one publish). Between the
+ * protocol's 8 KiB and this, the gateway dead-letters them with the exact size.
+ */
+export const BROKER_MAX_PAYLOAD_BYTES = 8 * MAX_PAYLOAD_BYTES;
+
+export interface EmbeddedBrokerOptions {
+  host: string;
+  port: number;
+  credentials: DeviceCredentials;
+  logger: Logger;
+  /** Where refused publishes are recorded; must not throw. */
+  deadLetter: (letter: DeadLetterInput) => void;
+}
+
+export class PortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} is in use`);
+    this.name = 'PortInUseError';
+  }
+}
+
+function authError(message: string, returnCode: 4 | 5): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/**
+ * The community-centre broker: aedes in process (MQTT 3.1.1), authenticating each
+ * device against the registry and keeping it under its own topic root
+ * (PROTOCOL.md: "A device may publish and subscribe only under its own root").
+ */
+export class EmbeddedBroker {
+  readonly gatewayPassword = randomBytes(32).toString('base64url');
+  private aedes!: Aedes;
+  private server!: Server;
+  private readonly clientsByDevice = new Map<string, Client>();
+
+  constructor(private readonly options: EmbeddedBrokerOptions) {}
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  get connectedClients(): number {
+    return this.aedes.connectedClients;
+  }
+
+  async start(): Promise<void> {
+    const { logger } = this.options;
+    this.aedes = await Aedes.createBroker({
+      authenticate: (client, username, password, done) => {
+        this.authenticate(client, username, password).then(
+          () => done(null, true),
+          (err: AuthenticateError) => done(err, false),
+        );
+      },
+      authorizePublish: (client, packet, done) => {
+        if (!client || this.isGateway(client)) return done(null);
+        const deviceId = this.deviceIdOf(client);
+        const size = packet.payload.length;
+        let reason: string | null = null;
+        if (!isTopicAllowedForDevice(deviceId, packet.topic, 'publish')) {
+          reason = `topic-not-allowed: device ${deviceId} may not publish to ${packet.topic}`;
+        } else if (size > BROKER_MAX_PAYLOAD_BYTES) {
+          reason = `payload-too-large: ${size} bytes; the limit is ${MAX_PAYLOAD_BYTES}`;
+        }
+        if (reason === null) return done(null);
+        logger.warn({ deviceId, clientId: client.id, topic: packet.topic, bytes: size }, `refused publish: ${reason}`);
+        this.options.deadLetter({
+          topic: packet.topic,
+          deviceId,
+          clientId: client.id,
+          payload: size > BROKER_MAX_PAYLOAD_BYTES ? Buffer.from(packet.payload).subarray(0, MAX_PAYLOAD_BYTES) : Buffer.from(packet.payload),
+          reason,
+          receivedAt: new Date(),
+        });
+        done(new Error(reason));
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        if (this.isGateway(client)) return done(null, sub);
+        const deviceId = this.deviceIdOf(client);
+        if (isTopicAllowedForDevice(deviceId, sub.topic, 'subscribe')) return done(null, sub);
+        logger.warn({ deviceId, clientId: client.id, topic: sub.topic }, 'refused subscription outside the device root');
+        done(null, null); // negative SUBACK for this filter; the connection stays up
+      },
+    });
+    this.aedes.on('clientReady', (client) => {
+      if (this.isGateway(client)) return;
+      const deviceId = this.deviceIdOf(client);
+      const previous = this.clientsByDevice.get(deviceId);
+      this.clientsByDevice.set(deviceId, client);
+      if (previous && previous !== client) previous.close();
+    });
+    this.aedes.on('clientDisconnect', (client) => {
+      if (!this.isGateway(client) && this.clientsByDevice.get(this.deviceIdOf(client)) === client) {
+        this.clientsByDevice.delete(this.deviceIdOf(client));
+      }
+    });
+    this.server = createServer(this.aedes.handle);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? new PortInUseError(this.options.port) : err),
+      );
+      this.server.listen(this.options.port, this.options.host, () => resolve());
+    });
+  }
+
+  /** Drops a device's live connection, e.g. when it is disabled. */
+  disconnectDevice(deviceId: string): boolean {
+    const client = this.clientsByDevice.get(deviceId);
+    if (!client) return false;
+    client.close();
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private isGateway(client: Client): boolean {
+    return (client as Client & { jifenRole?: string }).jifenRole === 'gateway';
+  }
+
+  private deviceIdOf(client: Client): string {
+    return (client as Client & { jifenDeviceId?: string }).jifenDeviceId ?? '';
+  }
+
+  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
+    const { logger, credentials } = this.options;
+    if (username === GATEWAY_MQTT_USERNAME) {
+      const expected = Buffer.from(this.gatewayPassword);
+      if (password && password.length === expected.length && timingSafeEqual(password, expected)) {
+        Object.assign(client, { jifenRole: 'gateway' });
+        return;
+      }
+      throw authError('bad gateway credentials', 4);
+    }
+    if (!username || !password || !isValidDeviceId(username)) {
+      logger.warn({ clientId: client.id, username }, 'refused connection: no device credentials');
+      throw authError('a device logs in with its device id and password', 4);
+    }
+    const result = await credentials.check(username, password.toString('utf8'));
+    if (!result.ok) {
+      logger.warn({ deviceId: username, clientId: client.id, reason: result.reason }, 'refused device connection');
+      throw authError(result.reason, result.reason === 'device-inactive' ? 5 : 4);
+    }
+    Object.assign(client, { jifenDeviceId: username });
+  }
+}

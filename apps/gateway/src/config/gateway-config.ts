@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+const port = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a port number (0 picks a free one)` })
+    .int(`${name} must be a whole number`)
+    .min(0, `${name} must be between 0 and 65535`)
+    .max(65535, `${name} must be between 0 and 65535`)
+    .default(fallback);
+
+const positiveInt = (name: string, fallback: number, max: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be a whole number`)
+    .min(1, `${name} must be at least 1`)
+    .max(max, `${name} must be at most ${max}`)
+    .default(fallback);
+
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+/**
+ * The gateway's whole configuration, from the environment, checked once at boot
+ * (STYLE.md: one zod schema per process; nothing else reads process.env).
+ */
+export const gatewayConfigSchema = z.object({
+  HTTP_PORT: port('HTTP_PORT', 3000),
+  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  MQTT_PORT: port('MQTT_PORT', 1883),
+  MQTT_HOST: z.string().min(1).default('0.0.0.0'),
+  MQTT_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .url({ protocol: /^(mqtt|mqtts|tcp|ssl|ws|wss)$/, error: 'MQTT_URL must be a broker URL such as mqtt://127.0.0.1:1883' })
+      .optional(),
+  ),
+  MQTT_USERNAME: z.preprocess(emptyAsUndefined, z.string().optional()),
+  MQTT_PASSWORD: z.preprocess(emptyAsUndefined, z.string().optional()),
+  MQTT_SHARE_GROUP: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'MQTT_SHARE_GROUP must be 1-32 letters, digits, - or _')
+    .default('jifen'),
+  DATABASE_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .url({ protocol: /^postgres(ql)?$/, error: 'DATABASE_URL must be a PostgreSQL URL such as postgresql://user@127.0.0.1:5432/jifen' })
+      .optional(),
+  ),
+  DATABASE_POOL_SIZE: positiveInt('DATABASE_POOL_SIZE', 10, 200),
+  DATA_DIR: z.string().min(1).default('./data'),
+  ADMIN_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(24, 'ADMIN_TOKEN must be at least 24 characters: it guards every point in the ledger').optional(),
+  ),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  INGEST_MAX_BATCH: positiveInt('INGEST_MAX_BATCH', 256, 5000),
+  INGEST_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
+  INGEST_MAX_QUEUE: positiveInt('INGEST_MAX_QUEUE', 4096, 1_000_000),
+  LATENESS_DAYS: positiveInt('LATENESS_DAYS', 7, 365),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws a ConfigError listing every bad variable by name. */
+export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
+  const parsed = gatewayConfigSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(
+    parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      const value = env[name];
+      return `${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(name.includes('TOKEN') || name.includes('PASSWORD') ? '***' : value)})`}`;
+    }),
+  );
+}
+
+export function isEmbeddedBroker(config: GatewayConfig): boolean {
+  return config.MQTT_URL === undefined;
+}

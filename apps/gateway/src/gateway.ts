@@ -1,0 +1,192 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import {
+  AdminTokenRepository,
+  CommunityRepository,
+  type Database,
+  DeadLetterRepository,
+  DeviceRepository,
+  IngestRepository,
+  ResidentRepository,
+  openDatabase,
+} from '../../../libs/persistence/src';
+import { allDevicesFilter, sharedFilter } from '../../../libs/protocol/src';
+import { type AdminTokenState, bootstrapAdminToken } from './admin-token.bootstrap';
+import { AppModule } from './app.module';
+import { EmbeddedBroker, GATEWAY_MQTT_USERNAME } from './broker/embedded-broker';
+import { type GatewayConfig, isEmbeddedBroker } from './config/gateway-config';
+import { ApiErrorFilter } from './http/api-error.filter';
+import { DeadLetterWriter } from './ingest/dead-letter.writer';
+import { DeviceLivenessTracker } from './ingest/device-liveness';
+import { IngestService } from './ingest/ingest.service';
+import { MqttIngestServer } from './ingest/mqtt-ingest.server';
+import { type Logger, NestPinoLogger } from './logging/logger';
+import { DeviceCredentials } from './registry/device-credentials';
+
+export class HttpPortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} is in use`);
+    this.name = 'HttpPortInUseError';
+  }
+}
+
+export interface RunningGateway {
+  httpPort: number;
+  /** The embedded broker's port, or null with an external broker. */
+  mqttPort: number | null;
+  mqttUrl: string;
+  databaseMode: Database['mode'];
+  adminToken: AdminTokenState;
+  migrationsApplied: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Composes the gateway: database (migrated), broker (embedded or external), the
+ * MQTT ingest transport and the HTTP API. The path from "message received" to
+ * "ack published" is the same in both modes; only the broker and the database
+ * adapter differ.
+ */
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
+    }
+  };
+  try {
+    const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE });
+    cleanups.push(() => db.close());
+    if (db.migrations.applied.length > 0) logger.info({ applied: db.migrations.applied }, 'migrations applied');
+
+    const adminTokens = new AdminTokenRepository(db.prisma);
+    const adminToken = await bootstrapAdminToken(adminTokens, config.ADMIN_TOKEN);
+    const devices = new DeviceRepository(db.prisma);
+    const deadLetterRepository = new DeadLetterRepository(db.prisma);
+    const deadLetters = new DeadLetterWriter(deadLetterRepository, logger);
+    cleanups.push(() => deadLetters.flush());
+    const credentials = new DeviceCredentials(devices);
+    const liveness = new DeviceLivenessTracker();
+
+    let broker: EmbeddedBroker | null = null;
+    let mqttUrl: string;
+    const embedded = isEmbeddedBroker(config);
+    if (embedded) {
+      broker = new EmbeddedBroker({
+        host: config.MQTT_HOST,
+        port: config.MQTT_PORT,
+        credentials,
+        logger,
+        deadLetter: (letter) => deadLetters.write(letter),
+      });
+      await broker.start();
+      const started = broker;
+      cleanups.push(() => started.stop());
+      mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
+    } else {
+      mqttUrl = config.MQTT_URL!;
+    }
+
+    const channels = ['events', 'telemetry', 'status'] as const;
+    const transport = new MqttIngestServer({
+      url: mqttUrl,
+      logger,
+      // Scaled mode: replicas share device traffic through an MQTT 5 shared
+      // subscription; aedes speaks 3.1.1 and is a single process anyway.
+      subscriptions: channels.map((c) => (embedded ? allDevicesFilter(c) : sharedFilter(config.MQTT_SHARE_GROUP, allDevicesFilter(c)))),
+      clientOptions: {
+        clientId: `jifen-gateway-${randomBytes(6).toString('hex')}`,
+        protocolVersion: embedded ? 4 : 5,
+        clean: true,
+        reconnectPeriod: 1000,
+        connectTimeout: 10_000,
+        ...(embedded
+          ? { username: GATEWAY_MQTT_USERNAME, password: broker!.gatewayPassword }
+          : { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD }),
+      },
+    });
+
+    const ingest = new IngestService(
+      new IngestRepository(db, { latenessMs: config.LATENESS_DAYS * 24 * 60 * 60 * 1000 }),
+      transport,
+      deadLetters,
+      liveness,
+      logger,
+      { maxBatch: config.INGEST_MAX_BATCH, maxWaitMs: config.INGEST_MAX_WAIT_MS, maxQueue: config.INGEST_MAX_QUEUE },
+    );
+
+    const app = await NestFactory.create<NestExpressApplication>(
+      AppModule.forRoot({
+        communities: new CommunityRepository(db.prisma),
+        residents: new ResidentRepository(db.prisma),
+        devices,
+        deadLetters: deadLetterRepository,
+        adminTokens,
+        credentials,
+        liveness,
+        ingest,
+        brokerControl: { disconnectDevice: (id) => broker?.disconnectDevice(id) ?? false },
+        health: {
+          check: async () => {
+            const database = await db.ping().then(
+              () => true,
+              () => false,
+            );
+            return {
+              broker: transport.isReady,
+              database,
+              subscriptions: transport.isReady,
+              details: { databaseMode: db.mode, embeddedBroker: embedded, ingest: ingest.stats },
+            };
+          },
+        },
+      }),
+      { logger: new NestPinoLogger(logger), bodyParser: true },
+    );
+    cleanups.push(() => app.close());
+    app.useBodyParser('json', { limit: '256kb' });
+    app.useGlobalFilters(new ApiErrorFilter(logger));
+    const openApi = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('jifen admin API')
+        .setDescription('Communities, residents, cards, devices and the points ledger. Errors: { "error": { "code", "message" } }.')
+        .setVersion('1')
+        .addBearerAuth()
+        .build(),
+    );
+    SwaggerModule.setup('api/docs', app, openApi, { jsonDocumentUrl: 'api/docs/openapi.json' });
+
+    app.connectMicroservice({ strategy: transport });
+    await app.startAllMicroservices();
+    // Stop reading from the broker first, then let queued events commit and ack.
+    cleanups.push(async () => {
+      await transport.close();
+      await ingest.drain();
+    });
+
+    try {
+      await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new HttpPortInUseError(config.HTTP_PORT);
+      throw err;
+    }
+    const httpPort = (app.getHttpServer().address() as AddressInfo).port;
+    return {
+      httpPort,
+      mqttPort: broker?.port ?? null,
+      mqttUrl,
+      databaseMode: db.mode,
+      adminToken,
+      migrationsApplied: db.migrations.applied,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Group commit (shared/ARCHITECTURE.md): items wait a few milliseconds, or until
+ * a batch is full, and are committed together, one batch at a time. The queue is
+ * bounded: `push` resolves only when there is room, and the MQTT consumer waits
+ * for it before reading the next message, so an overloaded gateway slows its
+ * devices down instead of growing its memory.
+ */
+export interface GroupCommitOptions<T> {
+  maxBatch: number;
+  maxWaitMs: number;
+  maxQueue: number;
+  /** Commits one batch. Must settle; a rejection is retried by the caller's policy. */
+  commit: (batch: T[]) => Promise<void>;
+  onError: (err: unknown, batch: T[]) => void;
+}
+
+export class GroupCommit<T> {
+  private queue: T[] = [];
+  private waiters: (() => void)[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private idleWaiters: (() => void)[] = [];
+  private committedTotal = 0;
+  private batchesTotal = 0;
+
+  constructor(private readonly options: GroupCommitOptions<T>) {}
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  get stats() {
+    return { queued: this.queue.length, committed: this.committedTotal, batches: this.batchesTotal };
+  }
+
+  /** Resolves once the item is queued (not committed): the back-pressure point. */
+  async push(item: T): Promise<void> {
+    while (this.queue.length >= this.options.maxQueue) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    this.queue.push(item);
+    this.schedule();
+  }
+
+  /** Resolves when everything queued so far has been committed. */
+  async drain(): Promise<void> {
+    if (this.queue.length === 0 && !this.running) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.running) return; // the running loop picks the item up
+    if (this.queue.length >= this.options.maxBatch) {
+      this.start();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.start(), this.options.maxWaitMs);
+    }
+  }
+
+  private start(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.running || this.queue.length === 0) return;
+    this.running = this.loop().finally(() => {
+      this.running = null;
+      if (this.queue.length > 0) this.schedule();
+      else this.idleWaiters.splice(0).forEach((resolve) => resolve());
+    });
+  }
+
+  /** Keeps committing while items are waiting: under load, batches fill up by themselves. */
+  private async loop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      this.waiters.splice(0, batch.length).forEach((resolve) => resolve());
+      try {
+        await this.options.commit(batch);
+        this.committedTotal += batch.length;
+        this.batchesTotal++;
+      } catch (err) {
+        this.options.onError(err, batch);
+      }
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import {
+  deviceTopic,
+  decodePayload,
+  deviceEventSchema,
+  readableEventId,
+  statusSchema,
+  telemetrySchema,
+} from '../../../../libs/protocol/src';
+import type { IngestAck, IngestItem, IngestRepository } from '../../../../libs/persistence/src';
+import type { Logger } from '../logging/logger';
+import type { DeadLetterWriter } from './dead-letter.writer';
+import type { DeviceLivenessTracker } from './device-liveness';
+import { GroupCommit } from './group-commit';
+import type { DeviceMessage } from './mqtt-ingest.server';
+
+export interface AckSink {
+  publish(topic: string, payload: string): Promise<void>;
+}
+
+export interface IngestServiceOptions {
+  maxBatch: number;
+  maxWaitMs: number;
+  maxQueue: number;
+}
+
+interface Queued {
+  item: IngestItem;
+  message: DeviceMessage;
+}
+
+const RETRY_DELAYS_MS = [50, 200, 1000];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * From a device message to a committed outcome and a published ack. Never throws
+ * at the broker: bad input becomes a rejected ack or a dead letter.
+ */
+export class IngestService {
+  private readonly batcher: GroupCommit<Queued>;
+  private acksPublished = 0;
+
+  constructor(
+    private readonly repository: IngestRepository,
+    private readonly acks: AckSink,
+    private readonly deadLetters: DeadLetterWriter,
+    private readonly liveness: DeviceLivenessTracker,
+    private readonly logger: Logger,
+    options: IngestServiceOptions,
+  ) {
+    this.batcher = new GroupCommit<Queued>({
+      ...options,
+      commit: (batch) => this.commit(batch),
+      onError: (err, batch) => this.logger.error({ err, size: batch.length }, 'batch lost after retries; devices will resend'),
+    });
+  }
+
+  get stats() {
+    return { ...this.batcher.stats, acksPublished: this.acksPublished };
+  }
+
+  /** Resolves when the event is queued; the ack follows the commit. */
+  async receiveEvent(message: DeviceMessage): Promise<void> {
+    this.liveness.sawEvent(message.deviceId, message.receivedAt);
+    const decoded = decodePayload(message.payload, deviceEventSchema);
+    if (decoded.ok) {
+      return this.batcher.push({ message, item: { kind: 'valid', deviceId: message.deviceId, event: decoded.value, receivedAt: message.receivedAt } });
+    }
+    const eventId = readableEventId(decoded);
+    if (eventId !== null && decoded.error === 'schema') {
+      this.logger.info({ deviceId: message.deviceId, eventId, problem: decoded.message }, 'invalid event: answering invalid-event');
+      return this.batcher.push({
+        message,
+        item: { kind: 'invalid', deviceId: message.deviceId, eventId, payload: decoded.raw, problem: decoded.message, receivedAt: message.receivedAt },
+      });
+    }
+    this.deadLetter(message, `${decoded.error}: ${decoded.message}`);
+  }
+
+  receiveTelemetry(message: DeviceMessage): void {
+    const decoded = decodePayload(message.payload, telemetrySchema);
+    if (decoded.ok) this.liveness.sawTelemetry(message.deviceId, decoded.value, message.receivedAt);
+    else this.deadLetter(message, `${decoded.error}: ${decoded.message}`);
+  }
+
+  receiveStatus(message: DeviceMessage): void {
+    const decoded = decodePayload(message.payload, statusSchema);
+    if (decoded.ok) this.liveness.sawStatus(message.deviceId, decoded.value.state, message.receivedAt, message.isRetained);
+    else this.deadLetter(message, `${decoded.error}: ${decoded.message}`);
+  }
+
+  async drain(): Promise<void> {
+    await this.batcher.drain();
+    await this.deadLetters.flush();
+  }
+
+  private deadLetter(message: DeviceMessage, reason: string): void {
+    this.deadLetters.write({
+      topic: message.topic,
+      deviceId: message.deviceId,
+      clientId: null,
+      payload: message.payload,
+      reason,
+      receivedAt: message.receivedAt,
+    });
+  }
+
+  /**
+   * Commits with retries (a lock timeout or a lost connection heals); a batch
+   * that keeps failing is split so one poisonous event cannot hold back the rest,
+   * and an event that fails alone is dead-lettered, unacked: its device resends.
+   */
+  private async commit(batch: Queued[]): Promise<void> {
+    let acks: IngestAck[] | null = null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        acks = await this.repository.commitBatch(batch.map((q) => q.item));
+        break;
+      } catch (err) {
+        if (attempt >= RETRY_DELAYS_MS.length) {
+          if (batch.length > 1) {
+            const half = Math.ceil(batch.length / 2);
+            await this.commit(batch.slice(0, half));
+            await this.commit(batch.slice(half));
+            return;
+          }
+          const only = batch[0]!;
+          this.logger.error({ err, deviceId: only.item.deviceId }, 'event could not be committed');
+          this.deadLetter(only.message, `commit-failed: ${(err as Error).message}`);
+          return;
+        }
+        this.logger.warn({ err: (err as Error).message, attempt, size: batch.length }, 'commit failed; retrying');
+        await sleep(RETRY_DELAYS_MS[attempt]!);
+      }
+    }
+    const answered = new Set(acks.map((a) => `${a.deviceId}\u0000${a.eventId}`));
+    for (const q of batch) {
+      const eventId = q.item.kind === 'valid' ? q.item.event.eventId : q.item.eventId;
+      if (!answered.has(`${q.item.deviceId}\u0000${eventId}`)) this.deadLetter(q.message, 'unknown-device: not in the registry');
+    }
+    for (const a of acks) {
+      this.acks.publish(deviceTopic(a.deviceId, 'acks'), a.ack).then(
+        () => this.acksPublished++,
+        (err: unknown) => this.logger.warn({ err, deviceId: a.deviceId, eventId: a.eventId }, 'ack not published; the device will resend'),
+      );
+    }
+  }
+}

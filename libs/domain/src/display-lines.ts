@@ -1,0 +1,32 @@
+import type { AckReason, Display } from '../../protocol/src';
+
+/**
+ * The short lines a device shows as they are (it knows nothing of points rules).
+ * Chinese first, English too; each tells the resident what to do next.
+ */
+export const REASON_DISPLAY: Readonly<Record<AckReason, Display>> = {
+  'unknown-card': { zh: '卡未登记，请到服务台登记', en: 'Card not registered: please register at the desk' },
+  'card-blocked': { zh: '此卡已挂失，请到服务台补卡', en: 'Card blocked: please see the desk for a new one' },
+  'cap-reached': { zh: '今日积分已达上限', en: 'Daily points limit reached' },
+  'no-open-activity': { zh: '此处当前没有进行中的活动', en: 'No activity is open here now' },
+  'already-checked-in': { zh: '已签到，无需重复', en: 'Already checked in' },
+  'invalid-event': { zh: '数据有误，请联系工作人员', en: 'Invalid record: please tell staff' },
+  'device-inactive': { zh: '设备已停用，请联系工作人员', en: 'Device disabled: please tell staff' },
+  'unknown-device': { zh: '设备未登记，请联系工作人员', en: 'Device not registered: please tell staff' },
+  'too-late': { zh: '记录已过期，请到服务台处理', en: 'Record too old: please see the desk' },
+  'needs-review': { zh: '积分待审核', en: 'Points pending review' },
+  'unsupported-event': { zh: '此设备不支持该操作', en: 'Not supported on this device' },
+};
+
+export function creditedDisplay(points: number, balance: number): Display {
+  return { zh: `+${points} 积分，余额 ${balance}`, en: `+${points} points, balance ${balance}` };
+}
+
+export function balanceDisplay(balance: number): Display {
+  return { zh: `余额 ${balance} 积分`, en: `Balance ${balance} points` };
+}
+
+export function pendingUnknownCardDisplay(points: number): Display {
+  const base = REASON_DISPLAY['unknown-card'];
+  return { zh: `${base.zh}，可领 ${points} 积分`, en: `${base.en} to claim ${points} points` };
+}

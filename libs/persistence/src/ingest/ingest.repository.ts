@@ -1,0 +1,235 @@
+import type { DeviceEvent } from '../../../protocol/src';
+import {
+  type CardHolder,
+  type DepositPointsPerUnit,
+  DEFAULT_DEPOSIT_POINTS_PER_UNIT,
+  DEFAULT_LATENESS_MS,
+  type DeviceKind,
+  type EventOutcome,
+  buildAck,
+  judgeEvent,
+  judgeEventTime,
+  rejectedOutcome,
+  serializeAck,
+} from '../../../domain/src';
+import type { Database } from '../database';
+import * as SQL from './ingest.sql';
+
+/** An event that passed the protocol schema. */
+export interface ValidIngestItem {
+  kind: 'valid';
+  deviceId: string;
+  event: DeviceEvent;
+  receivedAt: Date;
+}
+
+/** An event that failed the schema but whose eventId could be read: it is answered `invalid-event`. */
+export interface InvalidIngestItem {
+  kind: 'invalid';
+  deviceId: string;
+  eventId: string;
+  payload: Record<string, unknown>;
+  problem: string;
+  receivedAt: Date;
+}
+
+export type IngestItem = ValidIngestItem | InvalidIngestItem;
+
+export interface IngestAck {
+  deviceId: string;
+  eventId: string;
+  /** The ack bytes to publish; equal to the first answer for a repeat. */
+  ack: string;
+  isRepeat: boolean;
+}
+
+export interface IngestOptions {
+  latenessMs?: number;
+}
+
+interface DeviceRow {
+  id: string;
+  kind: DeviceKind;
+  community_id: string;
+  is_active: boolean;
+  deposit_points_per_unit: Partial<DepositPointsPerUnit>;
+}
+
+const keyOf = (deviceId: string, eventId: string) => `${deviceId}\u0000${eventId}`;
+
+/**
+ * Commits a batch of device events in one transaction and returns the ack for
+ * each, in input order. Items for devices the registry does not know are left
+ * out of the result: the caller dead-letters them.
+ */
+export class IngestRepository {
+  private readonly latenessMs: number;
+
+  constructor(
+    private readonly db: Database,
+    options: IngestOptions = {},
+  ) {
+    this.latenessMs = options.latenessMs ?? DEFAULT_LATENESS_MS;
+  }
+
+  async commitBatch(items: readonly IngestItem[]): Promise<IngestAck[]> {
+    if (items.length === 0) return [];
+    const acks = await this.db.prisma.$transaction((tx) => this.inTransaction(tx, items), {
+      maxWait: 30_000,
+      timeout: 30_000,
+    });
+    await this.db.makeDurable();
+    return acks;
+  }
+
+  private async inTransaction(
+    tx: { $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T> },
+    items: readonly IngestItem[],
+  ): Promise<IngestAck[]> {
+    const q = <T>(sql: string, rows: unknown) => tx.$queryRawUnsafe<T[]>(sql, JSON.stringify(rows));
+
+    const deviceIds = [...new Set(items.map((i) => i.deviceId))];
+    const devices = new Map((await q<DeviceRow>(SQL.SELECT_DEVICES, deviceIds)).map((d) => [d.id, d]));
+    const known = items.filter((i) => devices.has(i.deviceId));
+
+    // First occurrence of each pair within the batch; later copies share its ack.
+    const firstByKey = new Map<string, IngestItem>();
+    for (const item of known) {
+      const k = keyOf(item.deviceId, eventIdOf(item));
+      if (!firstByKey.has(k)) firstByKey.set(k, item);
+    }
+    const unique = [...firstByKey.values()];
+
+    const inserted = await q<{ id: bigint; device_id: string; event_id: string }>(
+      SQL.INSERT_EVENT_PLACEHOLDERS,
+      unique.map((item) => this.placeholderRow(item)),
+    );
+    const newIds = new Map(inserted.map((r) => [keyOf(r.device_id, r.event_id), r.id]));
+
+    const ackByKey = new Map<string, { ack: string; isRepeat: boolean }>();
+    const repeats = unique.filter((i) => !newIds.has(keyOf(i.deviceId, eventIdOf(i))));
+    if (repeats.length > 0) {
+      const stored = await q<{ device_id: string; event_id: string; ack: string }>(
+        SQL.SELECT_STORED_ACKS,
+        repeats.map((i) => ({ device_id: i.deviceId, event_id: eventIdOf(i) })),
+      );
+      for (const s of stored) ackByKey.set(keyOf(s.device_id, s.event_id), { ack: s.ack, isRepeat: true });
+    }
+
+    const fresh = unique.filter((i) => newIds.has(keyOf(i.deviceId, eventIdOf(i))));
+    const uids = [...new Set(fresh.flatMap((i) => (i.kind === 'valid' ? [i.event.cardUid] : [])))];
+    const holders = new Map<string, CardHolder>();
+    const balances = new Map<string, number>();
+    if (uids.length > 0) {
+      const rows = await q<{ uid: string; resident_id: string; community_id: string; balance: number }>(SQL.LOCK_CARD_HOLDERS, uids);
+      for (const r of rows) {
+        holders.set(r.uid, { residentId: r.resident_id, communityId: r.community_id, balance: r.balance });
+        balances.set(r.resident_id, r.balance);
+      }
+    }
+
+    const ledgerRows: unknown[] = [];
+    const outcomeRows: unknown[] = [];
+    for (const item of fresh) {
+      const device = devices.get(item.deviceId)!;
+      const eventId = eventIdOf(item);
+      const deviceEventId = newIds.get(keyOf(item.deviceId, eventId))!;
+      const outcome = this.judge(item, device, holders, balances);
+      if (outcome.creditPoints > 0 && outcome.residentId && outcome.balanceAfter !== null) {
+        balances.set(outcome.residentId, outcome.balanceAfter);
+        ledgerRows.push({
+          community_id: device.community_id,
+          resident_id: outcome.residentId,
+          amount: outcome.creditPoints,
+          balance_after: outcome.balanceAfter,
+          device_event_id: String(deviceEventId),
+          idempotency_key: `device-event:${item.deviceId}:${eventId}`,
+          actor: `device:${item.deviceId}`,
+        });
+      }
+      const ack = serializeAck(buildAck(eventId, outcome));
+      outcomeRows.push({
+        id: String(deviceEventId),
+        result: outcome.result,
+        reason: outcome.reason ?? null,
+        points: outcome.points,
+        resident_id: outcome.residentId,
+        ack,
+      });
+      ackByKey.set(keyOf(item.deviceId, eventId), { ack, isRepeat: false });
+    }
+
+    if (ledgerRows.length > 0) {
+      await q(SQL.INSERT_LEDGER_ENTRIES, ledgerRows);
+      const changed = [...new Set(ledgerRows.map((r) => (r as { resident_id: string }).resident_id))];
+      await q(
+        SQL.UPDATE_BALANCES,
+        changed.map((id) => ({ id, balance: balances.get(id) })),
+      );
+    }
+    if (outcomeRows.length > 0) await q(SQL.RECORD_OUTCOMES, outcomeRows);
+
+    const seen = new Set<string>();
+    return known.map((item) => {
+      const k = keyOf(item.deviceId, eventIdOf(item));
+      const answer = ackByKey.get(k);
+      if (!answer) throw new Error(`no ack for ${item.deviceId}/${eventIdOf(item)}: the stored event vanished`);
+      const isRepeat = answer.isRepeat || seen.has(k);
+      seen.add(k);
+      return { deviceId: item.deviceId, eventId: eventIdOf(item), ack: answer.ack, isRepeat };
+    });
+  }
+
+  private judge(
+    item: IngestItem,
+    device: DeviceRow,
+    holders: Map<string, CardHolder>,
+    balances: Map<string, number>,
+  ): EventOutcome {
+    if (item.kind === 'invalid') {
+      return device.is_active ? rejectedOutcome('invalid-event') : rejectedOutcome('device-inactive');
+    }
+    const holder = holders.get(item.event.cardUid);
+    const current = holder ? { ...holder, balance: balances.get(holder.residentId) ?? holder.balance } : null;
+    return judgeEvent({
+      event: item.event,
+      device: { kind: device.kind, communityId: device.community_id, isActive: device.is_active },
+      holder: current,
+      rates: { ...DEFAULT_DEPOSIT_POINTS_PER_UNIT, ...device.deposit_points_per_unit },
+      time: judgeEventTime(new Date(item.event.occurredAt), item.receivedAt, this.latenessMs),
+    });
+  }
+
+  private placeholderRow(item: IngestItem) {
+    if (item.kind === 'invalid') {
+      const type = typeof item.payload['type'] === 'string' ? String(item.payload['type']).slice(0, 32) : 'invalid';
+      return {
+        device_id: item.deviceId,
+        event_id: item.eventId,
+        seq: null,
+        type,
+        card_uid: null,
+        payload: { ...item.payload, _problem: item.problem },
+        occurred_at: null,
+        received_at: item.receivedAt.toISOString(),
+        is_clock_ahead: false,
+      };
+    }
+    const time = judgeEventTime(new Date(item.event.occurredAt), item.receivedAt, this.latenessMs);
+    return {
+      device_id: item.deviceId,
+      event_id: item.event.eventId,
+      seq: item.event.seq,
+      type: item.event.type,
+      card_uid: item.event.cardUid,
+      payload: item.event,
+      occurred_at: time.occurredAt.toISOString(),
+      received_at: item.receivedAt.toISOString(),
+      is_clock_ahead: time.kind === 'on-time' && time.isClockAhead,
+    };
+  }
+}
+
+function eventIdOf(item: IngestItem): string {
+  return item.kind === 'valid' ? item.event.eventId : item.eventId;
+}

@@ -1,0 +1,143 @@
+import { z } from 'zod';
+
+/**
+ * Device protocol v1 payloads (shared/PROTOCOL.md). These schemas are the single
+ * source of truth: the gateway, the edge bridge and the simulators validate with
+ * them, the fixtures are checked against them and docs/asyncapi.yaml is generated
+ * from them. Unknown fields are ignored (z.object strips them) for forward
+ * compatibility; missing or ill-typed required fields are invalid.
+ */
+
+/** Payloads are UTF-8 JSON objects of at most 8 KiB. */
+export const MAX_PAYLOAD_BYTES = 8 * 1024;
+
+/** RFC 3339 UTC with milliseconds, e.g. 2026-11-23T08:15:30.123Z. */
+export const timestampSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'must be RFC 3339 UTC with milliseconds, e.g. 2026-11-23T08:15:30.123Z')
+  // Date.parse alone accepts 2026-02-30 and T24:00 by rolling over, so demand a round trip.
+  .refine((s) => {
+    const t = Date.parse(s);
+    return !Number.isNaN(t) && new Date(t).toISOString() === s;
+  }, 'is not a real date')
+  .describe('RFC 3339 UTC time with milliseconds');
+
+/** ISO 14443A UID: upper-case hex of 4, 7 or 10 bytes. */
+export const cardUidSchema = z
+  .string()
+  .regex(/^(?:[0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$/, 'must be upper-case hex of 4, 7 or 10 bytes (8, 14 or 20 characters)')
+  .describe('card UID, upper-case hex of 4, 7 or 10 bytes');
+
+export const BATTERY_KINDS = ['alkaline', 'lithium', 'button', 'rechargeable', 'other'] as const;
+export const batteryKindSchema = z.enum(BATTERY_KINDS);
+export type BatteryKind = z.infer<typeof batteryKindSchema>;
+
+export const eventIdSchema = z.string().min(1).max(64).describe('unique per device for ever, e.g. a ULID');
+
+const eventCommon = {
+  eventId: eventIdSchema,
+  seq: z.number().int().min(0).describe('increasing per device across reboots'),
+  occurredAt: timestampSchema.describe('when the resident acted, by the device clock'),
+};
+
+export const depositItemSchema = z.object({
+  kind: batteryKindSchema,
+  count: z.number().int().min(1).max(500),
+});
+
+export const depositEventSchema = z.object({
+  ...eventCommon,
+  type: z.literal('deposit'),
+  cardUid: cardUidSchema,
+  items: z.array(depositItemSchema).min(1, 'must list at least one item'),
+  weightGrams: z.number().min(0).max(50_000).optional().describe('from the scale; absent if the scale failed'),
+});
+
+export const tapEventSchema = z.object({
+  ...eventCommon,
+  type: z.literal('tap'),
+  cardUid: cardUidSchema,
+});
+
+export const deviceEventSchema = z.discriminatedUnion('type', [depositEventSchema, tapEventSchema]);
+export type DepositEvent = z.infer<typeof depositEventSchema>;
+export type TapEvent = z.infer<typeof tapEventSchema>;
+export type DeviceEvent = z.infer<typeof deviceEventSchema>;
+
+export const telemetrySchema = z.object({
+  fillPercent: z.number().min(0).max(100).optional(),
+  powerVolts: z.number().optional(),
+  batteryPercent: z.number().min(0).max(100).optional(),
+  temperatureC: z.number().optional(),
+  rssiDbm: z.number().optional(),
+  firmware: z.string().max(64).optional(),
+  doorOpen: z.boolean().optional(),
+  faults: z.array(z.string().min(1).max(32)).optional().describe('fault codes such as JAM, SCALE_ERROR, READER_ERROR, TAMPER'),
+  outboxDepth: z.number().int().min(0).optional().describe('events waiting for an ack'),
+  uptimeSeconds: z.number().int().min(0).optional(),
+  sentAt: timestampSchema.optional(),
+});
+export type Telemetry = z.infer<typeof telemetrySchema>;
+
+export const statusSchema = z.object({ state: z.enum(['online', 'offline']) });
+export type Status = z.infer<typeof statusSchema>;
+
+export const ACK_RESULTS = ['credited', 'pending', 'rejected'] as const;
+
+/** Reason codes; shared with DomainError codes and HTTP error codes. */
+export const ACK_REASONS = [
+  'unknown-card',
+  'card-blocked',
+  'cap-reached',
+  'no-open-activity',
+  'already-checked-in',
+  'invalid-event',
+  'device-inactive',
+  'unknown-device',
+  'too-late',
+  'needs-review',
+  'unsupported-event',
+] as const;
+export type AckReason = (typeof ACK_REASONS)[number];
+
+export const displaySchema = z.object({
+  zh: z.string().max(120),
+  en: z.string().max(120),
+});
+export type Display = z.infer<typeof displaySchema>;
+
+export const ackSchema = z
+  .object({
+    eventId: eventIdSchema,
+    result: z.enum(ACK_RESULTS),
+    points: z.number().int().describe('0 unless credited or pending'),
+    balance: z.number().int().nullable().describe("the resident's balance after this event, or null"),
+    reason: z.enum(ACK_REASONS).optional().describe('present unless credited'),
+    display: displaySchema,
+  })
+  .refine((ack) => (ack.result === 'credited') === (ack.reason === undefined), {
+    message: 'reason is present exactly when the result is not credited',
+    path: ['reason'],
+  })
+  .refine((ack) => ack.result !== 'rejected' || ack.points === 0, {
+    message: 'points must be 0 when the result is rejected',
+    path: ['points'],
+  });
+export type Ack = z.infer<typeof ackSchema>;
+
+export const COMMAND_NAMES = ['reboot', 'set-config', 'show-message', 'open-door'] as const;
+
+export const commandSchema = z.object({
+  commandId: z.string().min(1).max(64),
+  name: z.string().min(1).max(32).describe('reboot, set-config, show-message, open-door, ...'),
+  params: z.record(z.string(), z.unknown()),
+  expiresAt: timestampSchema,
+});
+export type Command = z.infer<typeof commandSchema>;
+
+export const commandResultSchema = z.object({
+  commandId: z.string().min(1).max(64),
+  ok: z.boolean(),
+  detail: z.string().max(512).optional(),
+});
+export type CommandResult = z.infer<typeof commandResultSchema>;
