@@ -19,6 +19,9 @@ const common = {
 };
 
 module.exports = {
+  // fetch's keep-alive sockets to gateways the suites have already stopped keep
+  // the worker alive for a while after the last test; nothing else is pending.
+  forceExit: true,
   projects: [
     {
       ...common,

@@ -24,8 +24,12 @@ describe(`a bin deposit becomes points, exactly once — ${modeName}`, () => {
   }
 
   async function deadLettersOf(deviceId: string) {
-    return (await api.ok<{ deadLetters: { reason: string; topic: string; payloadBytes: number }[] }>('GET', `/api/v1/dead-letters?deviceId=${deviceId}`))
-      .deadLetters;
+    return (
+      await api.ok<{ deadLetters: { reason: string; topic: string; payloadBytes: number }[] }>(
+        'GET',
+        `/api/v1/dead-letters?deviceId=${deviceId}`,
+      )
+    ).deadLetters;
   }
 
   beforeAll(async () => {
@@ -41,7 +45,12 @@ describe(`a bin deposit becomes points, exactly once — ${modeName}`, () => {
   it('credits a deposit and shows it in the balance and the ledger', async () => {
     const fixture = await createFixture(api);
     const device = await connectDevice(fixture);
-    const event = device.deposit(fixture.cardUid, { items: [{ kind: 'alkaline', count: 3 }, { kind: 'lithium', count: 2 }] });
+    const event = device.deposit(fixture.cardUid, {
+      items: [
+        { kind: 'alkaline', count: 3 },
+        { kind: 'lithium', count: 2 },
+      ],
+    });
 
     const ack = await device.send(event);
 
@@ -53,7 +62,13 @@ describe(`a bin deposit becomes points, exactly once — ${modeName}`, () => {
     expect(await balanceOf(api, fixture.residentId)).toBe(9);
     const { entries } = await api.ok('GET', `/api/v1/residents/${fixture.residentId}/ledger`);
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ amount: 9, balanceAfter: 9, source: 'device_event', deviceId: fixture.device.id, eventId: event.eventId });
+    expect(entries[0]).toMatchObject({
+      amount: 9,
+      balanceAfter: 9,
+      source: 'device_event',
+      deviceId: fixture.device.id,
+      eventId: event.eventId,
+    });
   });
 
   it('answers the same event sent 10 times with 10 identical acks and credits it once', async () => {

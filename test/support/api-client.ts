@@ -52,7 +52,11 @@ export async function createCommunity(api: ApiClient, name = '海港社区'): Pr
   return (await api.ok<{ id: string }>('POST', '/api/v1/communities', { name })).id;
 }
 
-export async function createResidentWithCard(api: ApiClient, communityId: string, name = '张三'): Promise<{ residentId: string; cardUid: string }> {
+export async function createResidentWithCard(
+  api: ApiClient,
+  communityId: string,
+  name = '张三',
+): Promise<{ residentId: string; cardUid: string }> {
   const resident = await api.ok<{ id: string }>('POST', '/api/v1/residents', { communityId, name });
   const cardUid = newCardUid();
   await api.ok('POST', `/api/v1/residents/${resident.id}/cards`, { uid: cardUid });
@@ -90,7 +94,7 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Client } from 'pg';
 import { isScaled, testDatabaseUrl, testMqttUrl } from './test-mode';
 
 export const GATEWAY_MAIN = join(__dirname, '..', '..', 'dist', 'apps', 'gateway', 'src', 'main.js');
@@ -89,13 +90,16 @@ export class GatewayProcess {
     this.stderr = '';
     const child = spawn(process.execPath, [GATEWAY_MAIN], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr })),
     );
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`gateway not ready in ${readyTimeoutMs} ms\n${this.stderr}\n${this.stdout.slice(-4000)}`)), readyTimeoutMs);
-      createInterface({ input: child.stdout! }).on('line', (line) => {
+      const timer = setTimeout(
+        () => reject(new Error(`gateway not ready in ${readyTimeoutMs} ms\n${this.stderr}\n${this.stdout.slice(-4000)}`)),
+        readyTimeoutMs,
+      );
+      createInterface({ input: child.stdout }).on('line', (line) => {
         this.stdout += `${line}\n`;
         if (!line.includes('"gateway ready"')) return;
         const ready = JSON.parse(line) as { httpPort: number; mqttPort: number | null };
@@ -126,9 +130,22 @@ export class GatewayProcess {
     return this.exited;
   }
 
+  /** Stops the gateway and removes its data: the temp directory, or the run's schema. */
   async dispose(): Promise<void> {
     await this.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.databaseUrl) {
+      const url = new URL(this.databaseUrl);
+      const schema = url.searchParams.get('schema')!;
+      url.searchParams.delete('schema');
+      const client = new Client({ connectionString: url.toString() });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    }
   }
 }
 

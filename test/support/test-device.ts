@@ -10,6 +10,8 @@ export interface TestDeviceOptions {
   resendMs?: number;
   /** Speak MQTT 5 (external broker) or 3.1.1 (aedes). */
   protocolVersion?: 4 | 5;
+  /** How long send() waits for the ack before failing. */
+  ackTimeoutMs?: number;
 }
 
 /**
@@ -87,7 +89,7 @@ export class TestDevice {
       ],
       weightGrams: 85,
       ...overrides,
-    } as DeviceEvent;
+    };
   }
 
   /** Duty 2 and 3: into the outbox first, then publish; resent until acked. */
@@ -110,7 +112,7 @@ export class TestDevice {
     this.client.publish(topic, payload, { qos: 1 });
   }
 
-  waitForAck(eventId: string, timeoutMs = 20_000): Promise<Ack> {
+  waitForAck(eventId: string, timeoutMs = this.options.ackTimeoutMs ?? 20_000): Promise<Ack> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ack for ${eventId} from ${this.id} within ${timeoutMs} ms`)), timeoutMs);
       const list = this.waiters.get(eventId) ?? [];
@@ -144,9 +146,19 @@ export class TestDevice {
 }
 
 /** Tries to connect and reports the broker's answer instead of retrying. */
-export function tryConnect(url: string, username: string, password: string): Promise<{ connected: boolean; error?: string; code?: number }> {
+export function tryConnect(
+  url: string,
+  username: string,
+  password: string,
+): Promise<{ connected: boolean; error?: string; code?: number }> {
   return new Promise((resolve) => {
-    const client = mqtt.connect(url, { clientId: `probe-${randomBytes(4).toString('hex')}`, username, password, reconnectPeriod: 0, connectTimeout: 5000 });
+    const client = mqtt.connect(url, {
+      clientId: `probe-${randomBytes(4).toString('hex')}`,
+      username,
+      password,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    });
     client.once('connect', () => {
       void client.endAsync().then(() => resolve({ connected: true }));
     });

@@ -19,13 +19,19 @@ function explainStartFailure(err: unknown, config: GatewayConfig): string[] | nu
     ];
   }
   if (err instanceof HttpPortInUseError) {
-    return [`jifen: cannot start the HTTP API: port ${err.port} is already in use.`, `  - set HTTP_PORT to a free port, e.g.  HTTP_PORT=3001 npm start`];
+    return [
+      `jifen: cannot start the HTTP API: port ${err.port} is already in use.`,
+      `  - set HTTP_PORT to a free port, e.g.  HTTP_PORT=3001 npm start`,
+    ];
   }
   if (err instanceof DataDirLockedError) {
     return [`jifen: ${err.message}`];
   }
   if (config.DATABASE_URL && /ECONNREFUSED|password authentication|does not exist/.test(String((err as Error)?.message))) {
-    return [`jifen: cannot use the database at DATABASE_URL: ${(err as Error).message}`, `  - check that PostgreSQL is running and the URL is right, or unset DATABASE_URL to use the embedded database`];
+    return [
+      `jifen: cannot use the database at DATABASE_URL: ${(err as Error).message}`,
+      `  - check that PostgreSQL is running and the URL is right, or unset DATABASE_URL to use the embedded database`,
+    ];
   }
   return null;
 }
@@ -81,7 +87,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info(
-    { httpPort: gateway.httpPort, mqttPort: gateway.mqttPort, databaseMode: gateway.databaseMode, migrationsApplied: gateway.migrationsApplied },
+    {
+      httpPort: gateway.httpPort,
+      mqttPort: gateway.mqttPort,
+      databaseMode: gateway.databaseMode,
+      migrationsApplied: gateway.migrationsApplied,
+    },
     'gateway ready',
   );
   say(banner(gateway, config));

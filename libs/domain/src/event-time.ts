@@ -3,9 +3,7 @@ export const DEFAULT_LATENESS_MS = 7 * 24 * 60 * 60 * 1000;
 /** A device clock this far ahead is not trusted: arrival time is used instead. */
 export const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
 
-export type EventTime =
-  | { kind: 'on-time'; occurredAt: Date; isClockAhead: boolean }
-  | { kind: 'too-late'; occurredAt: Date };
+export type EventTime = { kind: 'on-time'; occurredAt: Date; isClockAhead: boolean } | { kind: 'too-late'; occurredAt: Date };
 
 /**
  * Decides which time an event is judged by (PROTOCOL.md, gateway duties): the

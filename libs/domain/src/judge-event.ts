@@ -61,8 +61,9 @@ export function rejectedOutcome(reason: AckReason, holder: CardHolder | null = n
  */
 export function judgeEvent({ event, device, holder, rates, time }: JudgeEventInput): EventOutcome {
   if (!device.isActive) return rejectedOutcome('device-inactive');
-  if (time.kind === 'too-late') return rejectedOutcome('too-late', holder);
+  // Never show (or store) another community's resident or balance on this device.
   const localHolder = holder && holder.communityId === device.communityId ? holder : null;
+  if (time.kind === 'too-late') return rejectedOutcome('too-late', localHolder);
 
   switch (event.type) {
     case 'deposit': {

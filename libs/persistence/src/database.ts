@@ -69,8 +69,9 @@ async function openEmbedded(options: DatabaseOptions, migrationsDir: string): Pr
       mode: 'embedded',
       prisma,
       migrations,
-      makeDurable: async () => {
+      makeDurable: () => {
         wal.sync();
+        return Promise.resolve();
       },
       ping: async () => {
         await pglite.query('SELECT 1');
@@ -119,7 +120,7 @@ async function openServer(url: string, options: DatabaseOptions, migrationsDir: 
     prisma,
     migrations,
     // PostgreSQL fsyncs its WAL at COMMIT (synchronous_commit=on by default).
-    makeDurable: async () => undefined,
+    makeDurable: () => Promise.resolve(),
     ping: async () => {
       await pool.query('SELECT 1');
     },

@@ -68,11 +68,15 @@ export async function applyMigrations(conn: MigrationConnection, migrationsDir: 
         }
         continue;
       }
-      await conn.exec(`BEGIN;\n${m.sql}\n;\nINSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count)
-        VALUES ('${randomUUID()}', '${m.checksum}', now(), '${m.name.replace(/'/g, "''")}', 1);\nCOMMIT;`).catch(async (err: unknown) => {
-        await conn.exec('ROLLBACK').catch(() => undefined);
-        throw new Error(`migration ${m.name} failed: ${(err as Error).message}`);
-      });
+      await conn
+        .exec(
+          `BEGIN;\n${m.sql}\n;\nINSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count)
+        VALUES ('${randomUUID()}', '${m.checksum}', now(), '${m.name.replace(/'/g, "''")}', 1);\nCOMMIT;`,
+        )
+        .catch(async (err: unknown) => {
+          await conn.exec('ROLLBACK').catch(() => undefined);
+          throw new Error(`migration ${m.name} failed: ${(err as Error).message}`);
+        });
       applied.push(m.name);
     }
     return { applied, alreadyApplied: done.size };

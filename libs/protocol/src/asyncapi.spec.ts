@@ -16,7 +16,7 @@ const PROTOCOL_TABLE = [
 ] as const;
 
 // Plain JSON walking; the document is data, so loose typing keeps the assertions readable.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 type Json = any;
 const doc: Json = buildAsyncApiDocument();
 
@@ -85,9 +85,7 @@ describe('buildAsyncApiDocument', () => {
 
   it('requires a reason on every ack that is not credited', () => {
     const ack = doc.components.schemas.Ack;
-    expect(ack.allOf).toContainEqual(
-      expect.objectContaining({ then: { not: { required: ['reason'] } }, else: { required: ['reason'] } }),
-    );
+    expect(ack.allOf).toContainEqual(expect.objectContaining({ then: { not: { required: ['reason'] } }, else: { required: ['reason'] } }));
   });
 
   it('leaves no dangling $ref', () => {

@@ -29,19 +29,16 @@ describe('protocol fixtures', () => {
   });
 
   describe('invalid payloads', () => {
-    it.each(invalidFixtures.map((f) => [`${f.schema}: ${f.name}`, f] as const))(
-      'rejects %s at the stated path',
-      (_, fixture) => {
-        const result = fixtureSchemas[fixture.schema].safeParse(fixture.payload);
-        expect(result.success).toBe(false);
-        // Exactly one failing path, so the fixture fails for the reason it states and no other.
-        expect(issuePaths(fixture.payload, fixture.schema)).toEqual([fixture.expect.path]);
-        if (fixture.expect.messageIncludes !== undefined) {
-          const messages = result.error?.issues.map((i) => i.message).join('; ');
-          expect(messages).toContain(fixture.expect.messageIncludes);
-        }
-      },
-    );
+    it.each(invalidFixtures.map((f) => [`${f.schema}: ${f.name}`, f] as const))('rejects %s at the stated path', (_, fixture) => {
+      const result = fixtureSchemas[fixture.schema].safeParse(fixture.payload);
+      expect(result.success).toBe(false);
+      // Exactly one failing path, so the fixture fails for the reason it states and no other.
+      expect(issuePaths(fixture.payload, fixture.schema)).toEqual([fixture.expect.path]);
+      if (fixture.expect.messageIncludes !== undefined) {
+        const messages = result.error?.issues.map((i) => i.message).join('; ');
+        expect(messages).toContain(fixture.expect.messageIncludes);
+      }
+    });
   });
 
   describe('raw payload bytes', () => {

@@ -122,11 +122,10 @@ CREATE INDEX "card_resident_id_idx" ON "card"("resident_id");
 -- CreateIndex
 CREATE INDEX "device_community_id_idx" ON "device"("community_id");
 
--- CreateIndex
-CREATE INDEX "device_event_card_uid_result_idx" ON "device_event"("card_uid", "result");
-
--- CreateIndex
-CREATE INDEX "device_event_resident_id_idx" ON "device_event"("resident_id");
+-- Hand-written partial index: only deposits held for an unknown card are ever
+-- looked up by card (to be claimed when the card is bound); indexing every
+-- credited event would cost each insert for nothing.
+CREATE INDEX "device_event_pending_card_uid_idx" ON "device_event"("card_uid") WHERE "result" = 'pending';
 
 -- CreateIndex
 CREATE UNIQUE INDEX "device_event_device_id_event_id_key" ON "device_event"("device_id", "event_id");

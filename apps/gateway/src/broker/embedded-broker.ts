@@ -33,7 +33,7 @@ export class PortInUseError extends Error {
 }
 
 function authError(message: string, returnCode: 4 | 5): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+  return Object.assign(new Error(message), { returnCode });
 }
 
 /**
@@ -82,7 +82,8 @@ export class EmbeddedBroker {
           topic: packet.topic,
           deviceId,
           clientId: client.id,
-          payload: size > BROKER_MAX_PAYLOAD_BYTES ? Buffer.from(packet.payload).subarray(0, MAX_PAYLOAD_BYTES) : Buffer.from(packet.payload),
+          payload:
+            size > BROKER_MAX_PAYLOAD_BYTES ? Buffer.from(packet.payload).subarray(0, MAX_PAYLOAD_BYTES) : Buffer.from(packet.payload),
           reason,
           receivedAt: new Date(),
         });

@@ -1,22 +1,29 @@
 import { z } from 'zod';
 
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+// `HTTP_PORT=` (e.g. `HTTP_PORT=${HTTP_PORT}` in a compose file) means unset, not port 0.
 const port = (name: string, fallback: number) =>
-  z.coerce
-    .number({ error: `${name} must be a port number (0 picks a free one)` })
-    .int(`${name} must be a whole number`)
-    .min(0, `${name} must be between 0 and 65535`)
-    .max(65535, `${name} must be between 0 and 65535`)
-    .default(fallback);
+  z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ error: `${name} must be a port number (0 picks a free one)` })
+      .int(`${name} must be a whole number`)
+      .min(0, `${name} must be between 0 and 65535`)
+      .max(65535, `${name} must be between 0 and 65535`)
+      .default(fallback),
+  );
 
 const positiveInt = (name: string, fallback: number, max: number) =>
-  z.coerce
-    .number({ error: `${name} must be a number` })
-    .int(`${name} must be a whole number`)
-    .min(1, `${name} must be at least 1`)
-    .max(max, `${name} must be at most ${max}`)
-    .default(fallback);
-
-const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+  z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ error: `${name} must be a number` })
+      .int(`${name} must be a whole number`)
+      .min(1, `${name} must be at least 1`)
+      .max(max, `${name} must be at most ${max}`)
+      .default(fallback),
+  );
 
 /**
  * The gateway's whole configuration, from the environment, checked once at boot
@@ -29,9 +36,7 @@ export const gatewayConfigSchema = z.object({
   MQTT_HOST: z.string().min(1).default('0.0.0.0'),
   MQTT_URL: z.preprocess(
     emptyAsUndefined,
-    z
-      .url({ protocol: /^(mqtt|mqtts|tcp|ssl|ws|wss)$/, error: 'MQTT_URL must be a broker URL such as mqtt://127.0.0.1:1883' })
-      .optional(),
+    z.url({ protocol: /^(mqtt|mqtts|tcp|ssl|ws|wss)$/, error: 'MQTT_URL must be a broker URL such as mqtt://127.0.0.1:1883' }).optional(),
   ),
   MQTT_USERNAME: z.preprocess(emptyAsUndefined, z.string().optional()),
   MQTT_PASSWORD: z.preprocess(emptyAsUndefined, z.string().optional()),
@@ -52,8 +57,16 @@ export const gatewayConfigSchema = z.object({
     z.string().min(24, 'ADMIN_TOKEN must be at least 24 characters: it guards every point in the ledger').optional(),
   ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  INGEST_MAX_BATCH: positiveInt('INGEST_MAX_BATCH', 256, 5000),
-  INGEST_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
+  INGEST_MAX_BATCH: positiveInt('INGEST_MAX_BATCH', 512, 5000),
+  INGEST_MAX_WAIT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ error: 'INGEST_MAX_WAIT_MS must be a number of milliseconds' })
+      .int('INGEST_MAX_WAIT_MS must be a whole number')
+      .min(0)
+      .max(1000, 'INGEST_MAX_WAIT_MS must be at most 1000')
+      .default(2),
+  ),
   INGEST_MAX_QUEUE: positiveInt('INGEST_MAX_QUEUE', 4096, 1_000_000),
   LATENESS_DAYS: positiveInt('LATENESS_DAYS', 7, 365),
 });
@@ -67,6 +80,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** Secrets never reach a message: whole tokens and passwords, and the password inside a URL. */
+function redact(name: string, value: string): string {
+  if (/TOKEN|PASSWORD|SECRET/.test(name)) return '***';
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+}
+
 /** Parses the environment; throws a ConfigError listing every bad variable by name. */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const parsed = gatewayConfigSchema.safeParse(env);
@@ -75,7 +94,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '?');
       const value = env[name];
-      return `${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(name.includes('TOKEN') || name.includes('PASSWORD') ? '***' : value)})`}`;
+      return `${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(redact(name, value))})`}`;
     }),
   );
 }

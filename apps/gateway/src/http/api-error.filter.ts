@@ -27,9 +27,15 @@ export class ApiErrorFilter implements ExceptionFilter {
 
   private describe(exception: unknown): { status: number; code: string; message: string; details?: Record<string, unknown> } {
     if (exception instanceof DomainError) {
-      return { status: STATUS_BY_CODE[exception.code], code: exception.code, message: exception.message, ...(exception.details ? { details: exception.details } : {}) };
+      return {
+        status: STATUS_BY_CODE[exception.code],
+        code: exception.code,
+        message: exception.message,
+        ...(exception.details ? { details: exception.details } : {}),
+      };
     }
-    const bodyParser = exception as { type?: string; status?: number; message?: string };
+    // Nest wraps body-parser errors in an HttpException whose cause is the original.
+    const bodyParser = ((exception as { cause?: unknown })?.cause ?? exception) as { type?: string };
     if (bodyParser?.type === 'entity.parse.failed') {
       return { status: 400, code: 'invalid-json', message: 'the request body is not valid JSON' };
     }

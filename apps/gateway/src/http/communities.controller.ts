@@ -21,10 +21,7 @@ const pointsPerUnit = z.number().int('points must be whole numbers').min(0).max(
 
 export const createCommunityBody = z.object({
   name: z.string().trim().min(1, 'name is required').max(100),
-  timezone: z
-    .string()
-    .refine(isTimeZone, 'timezone must be an IANA time zone such as Asia/Shanghai')
-    .default('Asia/Shanghai'),
+  timezone: z.string().refine(isTimeZone, 'timezone must be an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
   depositPointsPerUnit: z.partialRecord(z.enum(BATTERY_KINDS), pointsPerUnit).optional(),
 });
 

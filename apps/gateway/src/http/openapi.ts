@@ -7,5 +7,5 @@ type SchemaObject = Extract<ApiBodyOptions, { schema: unknown }>['schema'];
 export function openApiSchema(schema: z.ZodType): SchemaObject {
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   delete json['$schema'];
-  return json as SchemaObject;
+  return json;
 }

@@ -63,14 +63,24 @@ export class IngestService {
     this.liveness.sawEvent(message.deviceId, message.receivedAt);
     const decoded = decodePayload(message.payload, deviceEventSchema);
     if (decoded.ok) {
-      return this.batcher.push({ message, item: { kind: 'valid', deviceId: message.deviceId, event: decoded.value, receivedAt: message.receivedAt } });
+      return this.batcher.push({
+        message,
+        item: { kind: 'valid', deviceId: message.deviceId, event: decoded.value, receivedAt: message.receivedAt },
+      });
     }
     const eventId = readableEventId(decoded);
     if (eventId !== null && decoded.error === 'schema') {
       this.logger.info({ deviceId: message.deviceId, eventId, problem: decoded.message }, 'invalid event: answering invalid-event');
       return this.batcher.push({
         message,
-        item: { kind: 'invalid', deviceId: message.deviceId, eventId, payload: decoded.raw, problem: decoded.message, receivedAt: message.receivedAt },
+        item: {
+          kind: 'invalid',
+          deviceId: message.deviceId,
+          eventId,
+          payload: decoded.raw,
+          problem: decoded.message,
+          receivedAt: message.receivedAt,
+        },
       });
     }
     this.deadLetter(message, `${decoded.error}: ${decoded.message}`);
@@ -93,6 +103,21 @@ export class IngestService {
     await this.deadLetters.flush();
   }
 
+  private async commitWithRetries(batch: Queued[]): Promise<IngestAck[] | null> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.repository.commitBatch(batch.map((q) => q.item));
+      } catch (err) {
+        if (attempt >= RETRY_DELAYS_MS.length) {
+          this.logger.error({ err, size: batch.length }, 'commit failed after retries');
+          return null;
+        }
+        this.logger.warn({ err: (err as Error).message, attempt, size: batch.length }, 'commit failed; retrying');
+        await sleep(RETRY_DELAYS_MS[attempt]!);
+      }
+    }
+  }
+
   private deadLetter(message: DeviceMessage, reason: string): void {
     this.deadLetters.write({
       topic: message.topic,
@@ -110,27 +135,16 @@ export class IngestService {
    * and an event that fails alone is dead-lettered, unacked: its device resends.
    */
   private async commit(batch: Queued[]): Promise<void> {
-    let acks: IngestAck[] | null = null;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        acks = await this.repository.commitBatch(batch.map((q) => q.item));
-        break;
-      } catch (err) {
-        if (attempt >= RETRY_DELAYS_MS.length) {
-          if (batch.length > 1) {
-            const half = Math.ceil(batch.length / 2);
-            await this.commit(batch.slice(0, half));
-            await this.commit(batch.slice(half));
-            return;
-          }
-          const only = batch[0]!;
-          this.logger.error({ err, deviceId: only.item.deviceId }, 'event could not be committed');
-          this.deadLetter(only.message, `commit-failed: ${(err as Error).message}`);
-          return;
-        }
-        this.logger.warn({ err: (err as Error).message, attempt, size: batch.length }, 'commit failed; retrying');
-        await sleep(RETRY_DELAYS_MS[attempt]!);
+    const acks = await this.commitWithRetries(batch);
+    if (acks === null) {
+      if (batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        await this.commit(batch.slice(0, half));
+        await this.commit(batch.slice(half));
+      } else {
+        this.deadLetter(batch[0]!.message, 'commit-failed: the event could not be stored; see the gateway log');
       }
+      return;
     }
     const answered = new Set(acks.map((a) => `${a.deviceId}\u0000${a.eventId}`));
     for (const q of batch) {

@@ -100,23 +100,16 @@ export class IngestRepository {
     }
     const unique = [...firstByKey.values()];
 
-    const inserted = await q<{ id: bigint; device_id: string; event_id: string }>(
-      SQL.INSERT_EVENT_PLACEHOLDERS,
-      unique.map((item) => this.placeholderRow(item)),
-    );
-    const newIds = new Map(inserted.map((r) => [keyOf(r.device_id, r.event_id), r.id]));
-
     const ackByKey = new Map<string, { ack: string; isRepeat: boolean }>();
-    const repeats = unique.filter((i) => !newIds.has(keyOf(i.deviceId, eventIdOf(i))));
-    if (repeats.length > 0) {
+    if (unique.length > 0) {
       const stored = await q<{ device_id: string; event_id: string; ack: string }>(
         SQL.SELECT_STORED_ACKS,
-        repeats.map((i) => ({ device_id: i.deviceId, event_id: eventIdOf(i) })),
+        unique.map((i) => ({ device_id: i.deviceId, event_id: eventIdOf(i) })),
       );
       for (const s of stored) ackByKey.set(keyOf(s.device_id, s.event_id), { ack: s.ack, isRepeat: true });
     }
 
-    const fresh = unique.filter((i) => newIds.has(keyOf(i.deviceId, eventIdOf(i))));
+    const fresh = unique.filter((i) => !ackByKey.has(keyOf(i.deviceId, eventIdOf(i))));
     const uids = [...new Set(fresh.flatMap((i) => (i.kind === 'valid' ? [i.event.cardUid] : [])))];
     const holders = new Map<string, CardHolder>();
     const balances = new Map<string, number>();
@@ -128,46 +121,48 @@ export class IngestRepository {
       }
     }
 
-    const ledgerRows: unknown[] = [];
-    const outcomeRows: unknown[] = [];
-    for (const item of fresh) {
+    const judged = fresh.map((item) => {
       const device = devices.get(item.deviceId)!;
-      const eventId = eventIdOf(item);
-      const deviceEventId = newIds.get(keyOf(item.deviceId, eventId))!;
       const outcome = this.judge(item, device, holders, balances);
       if (outcome.creditPoints > 0 && outcome.residentId && outcome.balanceAfter !== null) {
         balances.set(outcome.residentId, outcome.balanceAfter);
-        ledgerRows.push({
+      }
+      const ack = serializeAck(buildAck(eventIdOf(item), outcome));
+      ackByKey.set(keyOf(item.deviceId, eventIdOf(item)), { ack, isRepeat: false });
+      return { item, device, outcome, ack };
+    });
+
+    if (judged.length > 0) {
+      const inserted = await q<{ id: bigint; device_id: string; event_id: string }>(
+        SQL.INSERT_EVENTS,
+        judged.map(({ item, outcome, ack }) => ({ ...this.eventRow(item), ...outcomeColumns(outcome), ack })),
+      );
+      if (inserted.length !== judged.length) {
+        // Another replica stored one of these events after we looked: our
+        // balances may count it twice. Roll back; the retry sees its stored ack.
+        throw new ConcurrentEventError(judged.length - inserted.length);
+      }
+      const ids = new Map(inserted.map((r) => [keyOf(r.device_id, r.event_id), r.id]));
+      const ledgerRows = judged
+        .filter(({ outcome }) => outcome.creditPoints > 0)
+        .map(({ item, device, outcome }) => ({
           community_id: device.community_id,
           resident_id: outcome.residentId,
           amount: outcome.creditPoints,
           balance_after: outcome.balanceAfter,
-          device_event_id: String(deviceEventId),
-          idempotency_key: `device-event:${item.deviceId}:${eventId}`,
+          device_event_id: String(ids.get(keyOf(item.deviceId, eventIdOf(item)))),
+          idempotency_key: `device-event:${item.deviceId}:${eventIdOf(item)}`,
           actor: `device:${item.deviceId}`,
-        });
+        }));
+      if (ledgerRows.length > 0) {
+        await q(SQL.INSERT_LEDGER_ENTRIES, ledgerRows);
+        const changed = [...new Set(ledgerRows.map((r) => r.resident_id!))];
+        await q(
+          SQL.UPDATE_BALANCES,
+          changed.map((id) => ({ id, balance: balances.get(id) })),
+        );
       }
-      const ack = serializeAck(buildAck(eventId, outcome));
-      outcomeRows.push({
-        id: String(deviceEventId),
-        result: outcome.result,
-        reason: outcome.reason ?? null,
-        points: outcome.points,
-        resident_id: outcome.residentId,
-        ack,
-      });
-      ackByKey.set(keyOf(item.deviceId, eventId), { ack, isRepeat: false });
     }
-
-    if (ledgerRows.length > 0) {
-      await q(SQL.INSERT_LEDGER_ENTRIES, ledgerRows);
-      const changed = [...new Set(ledgerRows.map((r) => (r as { resident_id: string }).resident_id))];
-      await q(
-        SQL.UPDATE_BALANCES,
-        changed.map((id) => ({ id, balance: balances.get(id) })),
-      );
-    }
-    if (outcomeRows.length > 0) await q(SQL.RECORD_OUTCOMES, outcomeRows);
 
     const seen = new Set<string>();
     return known.map((item) => {
@@ -180,12 +175,7 @@ export class IngestRepository {
     });
   }
 
-  private judge(
-    item: IngestItem,
-    device: DeviceRow,
-    holders: Map<string, CardHolder>,
-    balances: Map<string, number>,
-  ): EventOutcome {
+  private judge(item: IngestItem, device: DeviceRow, holders: Map<string, CardHolder>, balances: Map<string, number>): EventOutcome {
     if (item.kind === 'invalid') {
       return device.is_active ? rejectedOutcome('invalid-event') : rejectedOutcome('device-inactive');
     }
@@ -200,7 +190,7 @@ export class IngestRepository {
     });
   }
 
-  private placeholderRow(item: IngestItem) {
+  private eventRow(item: IngestItem) {
     if (item.kind === 'invalid') {
       const type = typeof item.payload['type'] === 'string' ? String(item.payload['type']).slice(0, 32) : 'invalid';
       return {
@@ -209,7 +199,7 @@ export class IngestRepository {
         seq: null,
         type,
         card_uid: null,
-        payload: { ...item.payload, _problem: item.problem },
+        payload: item.payload,
         occurred_at: null,
         received_at: item.receivedAt.toISOString(),
         is_clock_ahead: false,
@@ -228,6 +218,18 @@ export class IngestRepository {
       is_clock_ahead: time.kind === 'on-time' && time.isClockAhead,
     };
   }
+}
+
+/** The batch met an event another replica committed meanwhile; retrying is safe. */
+export class ConcurrentEventError extends Error {
+  constructor(readonly count: number) {
+    super(`${count} event(s) of this batch were committed concurrently by another gateway; retry the batch`);
+    this.name = 'ConcurrentEventError';
+  }
+}
+
+function outcomeColumns(outcome: EventOutcome) {
+  return { result: outcome.result, reason: outcome.reason ?? null, points: outcome.points, resident_id: outcome.residentId };
 }
 
 function eventIdOf(item: IngestItem): string {

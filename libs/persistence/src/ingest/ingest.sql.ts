@@ -5,17 +5,23 @@
  * round trip per step, in SQL that PostgreSQL 15 and PGlite (18) both accept.
  */
 
-/** Reserve each new (device, event) pair; a pair seen before returns no row. */
-export const INSERT_EVENT_PLACEHOLDERS = `
-INSERT INTO device_event (device_id, event_id, seq, type, card_uid, payload, occurred_at, received_at, is_clock_ahead, result, ack)
-SELECT v.device_id, v.event_id, v.seq, v.type, v.card_uid, v.payload, v.occurred_at, v.received_at, v.is_clock_ahead, 'rejected', ''
+/**
+ * Store each judged event with its outcome and ack. A pair that is already
+ * stored returns no row: that only happens when another replica committed the
+ * same event after this batch looked (the caller then retries the batch).
+ */
+export const INSERT_EVENTS = `
+INSERT INTO device_event (device_id, event_id, seq, type, card_uid, resident_id, payload, occurred_at, received_at,
+                          is_clock_ahead, result, reason, points, ack)
+SELECT v.device_id, v.event_id, v.seq, v.type, v.card_uid, v.resident_id, v.payload, v.occurred_at, v.received_at,
+       v.is_clock_ahead, v.result::event_result, v.reason, v.points, v.ack
 FROM jsonb_to_recordset($1::jsonb) AS v(
-  device_id text, event_id text, seq bigint, type text, card_uid text, payload jsonb,
-  occurred_at timestamptz, received_at timestamptz, is_clock_ahead boolean)
+  device_id text, event_id text, seq bigint, type text, card_uid text, resident_id uuid, payload jsonb,
+  occurred_at timestamptz, received_at timestamptz, is_clock_ahead boolean, result text, reason text, points integer, ack text)
 ON CONFLICT (device_id, event_id) DO NOTHING
 RETURNING id, device_id, event_id`;
 
-/** The ack stored the first time, for repeats. */
+/** The ack stored the first time, for repeats: looked up before judging. */
 export const SELECT_STORED_ACKS = `
 SELECT e.device_id, e.event_id, e.ack
 FROM device_event e
@@ -49,9 +55,3 @@ export const UPDATE_BALANCES = `
 UPDATE resident r SET balance = v.balance
 FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, balance integer)
 WHERE r.id = v.id`;
-
-export const RECORD_OUTCOMES = `
-UPDATE device_event e
-SET result = v.result::event_result, reason = v.reason, points = v.points, resident_id = v.resident_id, ack = v.ack
-FROM jsonb_to_recordset($1::jsonb) AS v(id bigint, result text, reason text, points integer, resident_id uuid, ack text)
-WHERE e.id = v.id`;

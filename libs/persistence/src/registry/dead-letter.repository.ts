@@ -19,6 +19,14 @@ export interface DeadLetterRecord extends Omit<DeadLetterInput, 'payload'> {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+function asText(bytes: Uint8Array): string | null {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
 /** Messages the gateway could not turn into an ack: nothing is dropped without a record. */
 export class DeadLetterRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -26,7 +34,7 @@ export class DeadLetterRepository {
   async insertMany(letters: readonly DeadLetterInput[]): Promise<void> {
     if (letters.length === 0) return;
     await this.prisma.deadLetter.createMany({
-      data: letters.map((l) => ({ ...l, payload: Buffer.from(l.payload) as Uint8Array<ArrayBuffer> })),
+      data: letters.map((l) => ({ ...l, payload: Buffer.from(l.payload) })),
     });
   }
 
@@ -40,12 +48,7 @@ export class DeadLetterRepository {
       take: options.limit,
     });
     return rows.map((r) => {
-      let payloadText: string | null = null;
-      try {
-        payloadText = utf8.decode(r.payload);
-      } catch {
-        payloadText = null;
-      }
+      const payloadText = asText(r.payload);
       return {
         id: r.id.toString(),
         topic: r.topic,

@@ -20,7 +20,13 @@ export class DeviceRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /** Returns null when the id is taken. */
-  async create(input: { id: string; kind: DeviceKind; communityId: string; label?: string | undefined; passwordHash: string }): Promise<DeviceRecord | null> {
+  async create(input: {
+    id: string;
+    kind: DeviceKind;
+    communityId: string;
+    label?: string | undefined;
+    passwordHash: string;
+  }): Promise<DeviceRecord | null> {
     try {
       const row = await this.prisma.device.create({ data: { ...input, label: input.label ?? null } });
       return toRecord(row);
@@ -50,6 +56,13 @@ export class DeviceRepository {
   }
 }
 
-function toRecord(row: { id: string; kind: DeviceKind; communityId: string; label: string | null; isActive: boolean; createdAt: Date }): DeviceRecord {
+function toRecord(row: {
+  id: string;
+  kind: DeviceKind;
+  communityId: string;
+  label: string | null;
+  isActive: boolean;
+  createdAt: Date;
+}): DeviceRecord {
   return { id: row.id, kind: row.kind, communityId: row.communityId, label: row.label, isActive: row.isActive, createdAt: row.createdAt };
 }
