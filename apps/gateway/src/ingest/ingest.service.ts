@@ -21,6 +21,8 @@ export interface IngestServiceOptions {
   maxBatch: number;
   maxWaitMs: number;
   maxQueue: number;
+  /** Pauses between commit attempts; after the last one the batch is split. */
+  retryDelaysMs?: readonly number[];
 }
 
 interface Queued {
@@ -28,7 +30,7 @@ interface Queued {
   message: DeviceMessage;
 }
 
-const RETRY_DELAYS_MS = [50, 200, 1000];
+const DEFAULT_RETRY_DELAYS_MS = [50, 200, 1000];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -38,6 +40,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class IngestService {
   private readonly batcher: GroupCommit<Queued>;
   private acksPublished = 0;
+  private readonly retryDelaysMs: readonly number[];
 
   constructor(
     private readonly repository: IngestRepository,
@@ -47,8 +50,11 @@ export class IngestService {
     private readonly logger: Logger,
     options: IngestServiceOptions,
   ) {
+    this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     this.batcher = new GroupCommit<Queued>({
-      ...options,
+      maxBatch: options.maxBatch,
+      maxWaitMs: options.maxWaitMs,
+      maxQueue: options.maxQueue,
       commit: (batch) => this.commit(batch),
       onError: (err, batch) => this.logger.error({ err, size: batch.length }, 'batch lost after retries; devices will resend'),
     });
@@ -108,12 +114,12 @@ export class IngestService {
       try {
         return await this.repository.commitBatch(batch.map((q) => q.item));
       } catch (err) {
-        if (attempt >= RETRY_DELAYS_MS.length) {
+        if (attempt >= this.retryDelaysMs.length) {
           this.logger.error({ err, size: batch.length }, 'commit failed after retries');
           return null;
         }
         this.logger.warn({ err: (err as Error).message, attempt, size: batch.length }, 'commit failed; retrying');
-        await sleep(RETRY_DELAYS_MS[attempt]!);
+        await sleep(this.retryDelaysMs[attempt]!);
       }
     }
   }
