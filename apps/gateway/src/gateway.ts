@@ -116,7 +116,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       deadLetters,
       liveness,
       logger,
-      { maxBatch: config.INGEST_MAX_BATCH, maxWaitMs: config.INGEST_MAX_WAIT_MS, maxQueue: config.INGEST_MAX_QUEUE },
+      {
+        maxBatch: config.INGEST_MAX_BATCH,
+        maxWaitMs: config.INGEST_MAX_WAIT_MS,
+        maxQueue: config.INGEST_MAX_QUEUE,
+        concurrency: config.INGEST_CONCURRENCY ?? (db.mode === 'server' ? 2 : 1),
+      },
     );
 
     const app = await NestFactory.create<NestExpressApplication>(

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { Pool } from 'pg';
@@ -21,9 +22,18 @@ export interface DatabaseOptions {
   migrationsDir?: string;
 }
 
+/** Runs one statement inside a transaction and returns its rows. */
+export type SqlQuery = <R = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>;
+
 export interface Database {
   readonly mode: DatabaseMode;
   readonly prisma: PrismaClient;
+  /**
+   * The hot path's own transactions, straight on the driver: an interactive
+   * Prisma transaction costs ~3 ms of CPU against ~0.5 ms here (measured on
+   * PGlite, scripts/bench). Prisma serves the admin side.
+   */
+  transaction<T>(fn: (query: SqlQuery) => Promise<T>): Promise<T>;
   readonly migrations: AppliedMigrations;
   /** Call after a commit and before telling a device: makes the commit survive a power cut. */
   makeDurable(): Promise<void>;
@@ -53,6 +63,27 @@ export function parseDatabaseUrl(url: string): { connectionString: string; schem
   return { connectionString: parsed.toString(), schema };
 }
 
+/**
+ * PGlite plans every parameterised query anew (its extended-protocol statements
+ * are unnamed): planning the hot path's statements cost more than running them
+ * (measured: the batch write 1.09 ms -> 0.48 ms, the balance lock 0.47 -> 0.26 ms
+ * per call). So each is PREPAREd once for the session and EXECUTEd with its JSON
+ * arguments as quoted literals. Prepared statements are not transactional: a
+ * rollback keeps them.
+ */
+async function preparedQuery<R>(tx: Transaction, prepared: Set<string>, sql: string, params: unknown[] = []): Promise<R[]> {
+  const name = statementName(sql);
+  if (!prepared.has(name)) {
+    await tx.query(`PREPARE ${name} AS ${sql}`);
+    prepared.add(name);
+  }
+  const args = params.map((p) => {
+    if (typeof p !== 'string') throw new TypeError('the embedded hot path passes JSON text parameters only');
+    return `'${p.replace(/'/g, "''")}'`; // standard_conforming_strings: only quotes need doubling
+  });
+  return (await tx.query<R>(`EXECUTE ${name}${args.length > 0 ? `(${args.join(', ')})` : ''}`)).rows;
+}
+
 async function openEmbedded(options: DatabaseOptions, migrationsDir: string): Promise<Database> {
   const dataDir = resolve(options.dataDir);
   const unlock = lockDataDir(dataDir);
@@ -65,13 +96,15 @@ async function openEmbedded(options: DatabaseOptions, migrationsDir: string): Pr
     const migrations = await applyMigrations(conn, migrationsDir);
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
     const wal = new WalSync(join(dataDir, 'pgdata'));
+    const prepared = new Set<string>(); // this session's prepared statements
     return {
       mode: 'embedded',
       prisma,
       migrations,
-      makeDurable: () => {
-        wal.sync();
-        return Promise.resolve();
+      // PGlite runs one transaction at a time; Prisma's queries wait on the same lock.
+      transaction: (fn) => pglite.transaction((tx) => fn((sql, params) => preparedQuery(tx, prepared, sql, params))),
+      makeDurable: async () => {
+        await wal.sync();
       },
       ping: async () => {
         await pglite.query('SELECT 1');
@@ -119,6 +152,24 @@ async function openServer(url: string, options: DatabaseOptions, migrationsDir: 
     mode: 'server',
     prisma,
     migrations,
+    transaction: async (fn) => {
+      const conn = await pool.connect();
+      try {
+        await conn.query('BEGIN');
+        // Named statements: pg prepares each once per connection, so the hot
+        // path's SQL is planned once, not once per batch.
+        const result = await fn(
+          async (sql, params) => (await conn.query({ name: statementName(sql), text: sql, values: params ?? [] })).rows as never,
+        );
+        await conn.query('COMMIT');
+        return result;
+      } catch (err) {
+        await conn.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        conn.release();
+      }
+    },
     // PostgreSQL fsyncs its WAL at COMMIT (synchronous_commit=on by default).
     makeDurable: () => Promise.resolve(),
     ping: async () => {
@@ -129,6 +180,16 @@ async function openServer(url: string, options: DatabaseOptions, migrationsDir: 
       await pool.end();
     },
   };
+}
+
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `jifen_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {

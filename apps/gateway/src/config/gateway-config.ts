@@ -68,6 +68,8 @@ export const gatewayConfigSchema = z.object({
       .default(2),
   ),
   INGEST_MAX_QUEUE: positiveInt('INGEST_MAX_QUEUE', 4096, 1_000_000),
+  /** Batches committed at once; default 1 with PGlite (serial anyway), 2 with PostgreSQL. */
+  INGEST_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(16).optional()),
   LATENESS_DAYS: positiveInt('LATENESS_DAYS', 7, 365),
 });
 

@@ -6,6 +6,7 @@ import { DomainError } from '../../../../libs/domain/src';
 import { CommunityRepository, DeadLetterRepository, DeviceRepository } from '../../../../libs/persistence/src';
 import { DEVICE_ID_PATTERN, deviceTopic } from '../../../../libs/protocol/src';
 import { DeviceLivenessTracker } from '../ingest/device-liveness';
+import { IngestService } from '../ingest/ingest.service';
 import { DeviceCredentials, generateDevicePassword, hashDevicePassword } from '../registry/device-credentials';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { openApiSchema } from './openapi';
@@ -43,6 +44,7 @@ export class DevicesController {
     @Inject(DeviceCredentials) private readonly credentials: DeviceCredentials,
     @Inject(DeviceLivenessTracker) private readonly liveness: DeviceLivenessTracker,
     @Inject(BrokerControl) private readonly broker: BrokerControl,
+    @Inject(IngestService) private readonly ingest: IngestService,
   ) {}
 
   @Post('devices')
@@ -80,6 +82,7 @@ export class DevicesController {
     const device = await this.devices.setActive(id, isActive);
     if (!device) throw new DomainError('not-found', `no device with id ${id}`);
     this.credentials.forget(id);
+    this.ingest.forgetDevice(id);
     if (!isActive) this.broker.disconnectDevice(id);
     return device;
   }

@@ -10,7 +10,7 @@ interface PendingCommit {
  * A GroupCommit whose commits settle only when the test says so, recording every
  * batch it is given and every error it reports.
  */
-function harness(options: Partial<Pick<GroupCommitOptions<string>, 'maxBatch' | 'maxWaitMs' | 'maxQueue'>> = {}) {
+function harness(options: Partial<Pick<GroupCommitOptions<string>, 'maxBatch' | 'maxWaitMs' | 'maxQueue' | 'concurrency'>> = {}) {
   const commits: PendingCommit[] = [];
   const errors: { err: unknown; batch: string[] }[] = [];
   let inFlight = 0;
@@ -169,6 +169,34 @@ describe('GroupCommit', () => {
       await jest.advanceTimersByTimeAsync(50);
       expect(h.commits).toHaveLength(1);
       expect(h.maxInFlight()).toBe(1);
+    });
+  });
+
+  describe('concurrent commits (PostgreSQL)', () => {
+    it('runs up to `concurrency` batches at once and no more', async () => {
+      const h = harness({ maxBatch: 2, concurrency: 2 });
+      for (const item of items(8)) await h.group.push(item);
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(h.commits).toHaveLength(2);
+      expect(h.batches()).toEqual([
+        ['item-0', 'item-1'],
+        ['item-2', 'item-3'],
+      ]);
+
+      await h.commitNext();
+      expect(h.commits).toHaveLength(3);
+      expect(h.maxInFlight()).toBe(2);
+    });
+
+    it('drains only when every concurrent batch has committed', async () => {
+      const h = harness({ maxBatch: 1, concurrency: 2 });
+      await h.group.push('a');
+      await h.group.push('b');
+      const drained = track(h.group.drain());
+      await h.commitNext();
+      expect(drained.isDone).toBe(false);
+      await h.commitNext();
+      expect(drained.isDone).toBe(true);
     });
   });
 

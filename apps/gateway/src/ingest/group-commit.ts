@@ -1,6 +1,7 @@
 /**
  * Group commit (shared/ARCHITECTURE.md): items wait a few milliseconds, or until
- * a batch is full, and are committed together, one batch at a time. The queue is
+ * a batch is full, and are committed together, `concurrency` batches at a time
+ * (1 for PGlite, which runs one transaction at a time anyway). The queue is
  * bounded: `push` resolves only when there is room, and the MQTT consumer waits
  * for it before reading the next message, so an overloaded gateway slows its
  * devices down instead of growing its memory.
@@ -9,6 +10,8 @@ export interface GroupCommitOptions<T> {
   maxBatch: number;
   maxWaitMs: number;
   maxQueue: number;
+  /** Batches committed at once (default 1). */
+  concurrency?: number;
   /** Commits one batch. Must settle; a rejection is retried by the caller's policy. */
   commit: (batch: T[]) => Promise<void>;
   onError: (err: unknown, batch: T[]) => void;
@@ -18,7 +21,7 @@ export class GroupCommit<T> {
   private queue: T[] = [];
   private waiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private active = 0;
   private idleWaiters: (() => void)[] = [];
   private committedTotal = 0;
   private batchesTotal = 0;
@@ -44,12 +47,16 @@ export class GroupCommit<T> {
 
   /** Resolves when everything queued so far has been committed. */
   async drain(): Promise<void> {
-    if (this.queue.length === 0 && !this.running) return;
+    if (this.queue.length === 0 && this.active === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private get concurrency(): number {
+    return this.options.concurrency ?? 1;
+  }
+
   private schedule(): void {
-    if (this.running) return; // the running loop picks the item up
+    if (this.active >= this.concurrency) return; // a running loop picks the item up
     if (this.queue.length >= this.options.maxBatch) {
       this.start();
     } else if (!this.timer) {
@@ -62,12 +69,14 @@ export class GroupCommit<T> {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.running || this.queue.length === 0) return;
-    this.running = this.loop().finally(() => {
-      this.running = null;
-      if (this.queue.length > 0) this.schedule();
-      else this.idleWaiters.splice(0).forEach((resolve) => resolve());
-    });
+    while (this.active < this.concurrency && this.queue.length > 0) {
+      this.active++;
+      void this.loop().finally(() => {
+        this.active--;
+        if (this.queue.length > 0) this.schedule();
+        else if (this.active === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
+      });
+    }
   }
 
   /** Keeps committing while items are waiting: under load, batches fill up by themselves. */

@@ -21,6 +21,7 @@ export interface IngestServiceOptions {
   maxBatch: number;
   maxWaitMs: number;
   maxQueue: number;
+  concurrency?: number;
   /** Pauses between commit attempts; after the last one the batch is split. */
   retryDelaysMs?: readonly number[];
 }
@@ -55,6 +56,7 @@ export class IngestService {
       maxBatch: options.maxBatch,
       maxWaitMs: options.maxWaitMs,
       maxQueue: options.maxQueue,
+      concurrency: options.concurrency ?? 1,
       commit: (batch) => this.commit(batch),
       onError: (err, batch) => this.logger.error({ err, size: batch.length }, 'batch lost after retries; devices will resend'),
     });
@@ -102,6 +104,11 @@ export class IngestService {
     const decoded = decodePayload(message.payload, statusSchema);
     if (decoded.ok) this.liveness.sawStatus(message.deviceId, decoded.value.state, message.receivedAt, message.isRetained);
     else this.deadLetter(message, `${decoded.error}: ${decoded.message}`);
+  }
+
+  /** A device's registry row changed (disabled, re-enabled): judge its next events afresh. */
+  forgetDevice(deviceId: string): void {
+    this.repository.forgetDevice(deviceId);
   }
 
   async drain(): Promise<void> {

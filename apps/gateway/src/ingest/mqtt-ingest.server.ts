@@ -74,6 +74,9 @@ export class MqttIngestServer extends Server implements CustomTransportStrategy 
       this.subscribed = false;
     });
     client.on('connect', (connack) => {
+      // Small packets both ways (events in, acks out): no Nagle delay (see embedded-broker.ts).
+      const socket = client.stream as { setNoDelay?: (on: boolean) => void };
+      socket.setNoDelay?.(true);
       // A resumed session keeps its subscriptions; a clean one needs them again.
       if (connack.sessionPresent && this.subscribed) return;
       const wanted = Object.fromEntries(this.options.subscriptions.map((f) => [f, { qos: 1 as const }]));

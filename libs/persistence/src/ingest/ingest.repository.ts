@@ -12,7 +12,7 @@ import {
   rejectedOutcome,
   serializeAck,
 } from '../../../domain/src';
-import type { Database } from '../database';
+import type { Database, SqlQuery } from '../database';
 import * as SQL from './ingest.sql';
 
 /** An event that passed the protocol schema. */
@@ -45,6 +45,9 @@ export interface IngestAck {
 
 export interface IngestOptions {
   latenessMs?: number;
+  /** How long a device's registry row is reused across batches. */
+  deviceCacheMs?: number;
+  now?: () => number;
 }
 
 interface DeviceRow {
@@ -64,32 +67,58 @@ const keyOf = (deviceId: string, eventId: string) => `${deviceId}\u0000${eventId
  */
 export class IngestRepository {
   private readonly latenessMs: number;
+  private readonly deviceCacheMs: number;
+  private readonly now: () => number;
+  /**
+   * Registry rows of recently seen devices: reading them costs more per batch
+   * than judging the events. A change made through this process's API is seen at
+   * once (forgetDevice); one made by another replica within deviceCacheMs.
+   */
+  private readonly deviceCache = new Map<string, { row: DeviceRow; until: number }>();
 
   constructor(
     private readonly db: Database,
     options: IngestOptions = {},
   ) {
     this.latenessMs = options.latenessMs ?? DEFAULT_LATENESS_MS;
+    this.deviceCacheMs = options.deviceCacheMs ?? 2000;
+    this.now = options.now ?? Date.now;
+  }
+
+  forgetDevice(deviceId: string): void {
+    this.deviceCache.delete(deviceId);
+  }
+
+  private async loadDevices(query: SqlQuery, deviceIds: string[]): Promise<Map<string, DeviceRow>> {
+    const now = this.now();
+    const found = new Map<string, DeviceRow>();
+    const missing: string[] = [];
+    for (const id of deviceIds) {
+      const cached = this.deviceCache.get(id);
+      if (cached && cached.until > now) found.set(id, cached.row);
+      else missing.push(id);
+    }
+    if (missing.length > 0) {
+      for (const row of await query<DeviceRow>(SQL.SELECT_DEVICES, [JSON.stringify(missing)])) {
+        found.set(row.id, row);
+        this.deviceCache.set(row.id, { row, until: now + this.deviceCacheMs });
+      }
+    }
+    return found;
   }
 
   async commitBatch(items: readonly IngestItem[]): Promise<IngestAck[]> {
     if (items.length === 0) return [];
-    const acks = await this.db.prisma.$transaction((tx) => this.inTransaction(tx, items), {
-      maxWait: 30_000,
-      timeout: 30_000,
-    });
+    const acks = await this.db.transaction((query) => this.inTransaction(query, items));
     await this.db.makeDurable();
     return acks;
   }
 
-  private async inTransaction(
-    tx: { $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T> },
-    items: readonly IngestItem[],
-  ): Promise<IngestAck[]> {
-    const q = <T>(sql: string, rows: unknown) => tx.$queryRawUnsafe<T[]>(sql, JSON.stringify(rows));
+  private async inTransaction(query: SqlQuery, items: readonly IngestItem[]): Promise<IngestAck[]> {
+    const q = <T>(sql: string, rows: unknown) => query<T>(sql, [JSON.stringify(rows)]);
 
     const deviceIds = [...new Set(items.map((i) => i.deviceId))];
-    const devices = new Map((await q<DeviceRow>(SQL.SELECT_DEVICES, deviceIds)).map((d) => [d.id, d]));
+    const devices = await this.loadDevices(query, deviceIds);
     const known = items.filter((i) => devices.has(i.deviceId));
 
     // First occurrence of each pair within the batch; later copies share its ack.
@@ -133,34 +162,30 @@ export class IngestRepository {
     });
 
     if (judged.length > 0) {
-      const inserted = await q<{ id: bigint; device_id: string; event_id: string }>(
-        SQL.INSERT_EVENTS,
-        judged.map(({ item, outcome, ack }) => ({ ...this.eventRow(item), ...outcomeColumns(outcome), ack })),
-      );
-      if (inserted.length !== judged.length) {
+      const credited = new Set<string>();
+      const rows = judged.map(({ item, device, outcome, ack }) => {
+        const isCredit = outcome.creditPoints > 0;
+        if (isCredit) credited.add(outcome.residentId!);
+        return {
+          ...this.eventRow(item),
+          ...outcomeColumns(outcome),
+          ack,
+          credit: outcome.creditPoints,
+          balance_after: isCredit ? outcome.balanceAfter : null,
+          community_id: isCredit ? device.community_id : null,
+          idempotency_key: isCredit ? `device-event:${item.deviceId}:${eventIdOf(item)}` : null,
+          actor: `device:${item.deviceId}`,
+        };
+      });
+      const newBalances = [...credited].map((id) => ({ id, balance: balances.get(id) }));
+      const [written] = await query<{ stored: number; posted: number; balanced: number }>(SQL.WRITE_BATCH, [
+        JSON.stringify(rows),
+        JSON.stringify(newBalances),
+      ]);
+      if (!written || written.stored !== judged.length) {
         // Another replica stored one of these events after we looked: our
         // balances may count it twice. Roll back; the retry sees its stored ack.
-        throw new ConcurrentEventError(judged.length - inserted.length);
-      }
-      const ids = new Map(inserted.map((r) => [keyOf(r.device_id, r.event_id), r.id]));
-      const ledgerRows = judged
-        .filter(({ outcome }) => outcome.creditPoints > 0)
-        .map(({ item, device, outcome }) => ({
-          community_id: device.community_id,
-          resident_id: outcome.residentId,
-          amount: outcome.creditPoints,
-          balance_after: outcome.balanceAfter,
-          device_event_id: String(ids.get(keyOf(item.deviceId, eventIdOf(item)))),
-          idempotency_key: `device-event:${item.deviceId}:${eventIdOf(item)}`,
-          actor: `device:${item.deviceId}`,
-        }));
-      if (ledgerRows.length > 0) {
-        await q(SQL.INSERT_LEDGER_ENTRIES, ledgerRows);
-        const changed = [...new Set(ledgerRows.map((r) => r.resident_id!))];
-        await q(
-          SQL.UPDATE_BALANCES,
-          changed.map((id) => ({ id, balance: balances.get(id) })),
-        );
+        throw new ConcurrentEventError(judged.length - (written?.stored ?? 0));
       }
     }
 

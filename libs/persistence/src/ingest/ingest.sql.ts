@@ -5,22 +5,6 @@
  * round trip per step, in SQL that PostgreSQL 15 and PGlite (18) both accept.
  */
 
-/**
- * Store each judged event with its outcome and ack. A pair that is already
- * stored returns no row: that only happens when another replica committed the
- * same event after this batch looked (the caller then retries the batch).
- */
-export const INSERT_EVENTS = `
-INSERT INTO device_event (device_id, event_id, seq, type, card_uid, resident_id, payload, occurred_at, received_at,
-                          is_clock_ahead, result, reason, points, ack)
-SELECT v.device_id, v.event_id, v.seq, v.type, v.card_uid, v.resident_id, v.payload, v.occurred_at, v.received_at,
-       v.is_clock_ahead, v.result::event_result, v.reason, v.points, v.ack
-FROM jsonb_to_recordset($1::jsonb) AS v(
-  device_id text, event_id text, seq bigint, type text, card_uid text, resident_id uuid, payload jsonb,
-  occurred_at timestamptz, received_at timestamptz, is_clock_ahead boolean, result text, reason text, points integer, ack text)
-ON CONFLICT (device_id, event_id) DO NOTHING
-RETURNING id, device_id, event_id`;
-
 /** The ack stored the first time, for repeats: looked up before judging. */
 export const SELECT_STORED_ACKS = `
 SELECT e.device_id, e.event_id, e.ack
@@ -44,14 +28,42 @@ WHERE c.uid IN (SELECT jsonb_array_elements_text($1::jsonb))
 ORDER BY r.id
 FOR UPDATE OF r`;
 
-export const INSERT_LEDGER_ENTRIES = `
-INSERT INTO ledger_entry (community_id, resident_id, amount, balance_after, source, device_event_id, idempotency_key, actor)
-SELECT v.community_id, v.resident_id, v.amount, v.balance_after, 'device_event', v.device_event_id, v.idempotency_key, v.actor
-FROM jsonb_to_recordset($1::jsonb) AS v(
-  community_id uuid, resident_id uuid, amount integer, balance_after integer,
-  device_event_id bigint, idempotency_key text, actor text)`;
-
-export const UPDATE_BALANCES = `
-UPDATE resident r SET balance = v.balance
-FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, balance integer)
-WHERE r.id = v.id`;
+/**
+ * All writes of a batch in one statement (ARCHITECTURE.md measured one CTE per
+ * batch at about twice the rate of separate statements): store each judged event
+ * with its outcome and ack, post a ledger entry for each credit, set the new
+ * balances. Answers how many events were stored: fewer than sent means another
+ * replica committed one of them after this batch looked, and the caller rolls
+ * back and retries (the retry then finds its stored ack).
+ *
+ * $1: events with their outcome, credit and ledger columns; $2: final balances.
+ */
+export const WRITE_BATCH = `
+WITH v AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(
+    device_id text, event_id text, seq bigint, type text, card_uid text, resident_id uuid, payload jsonb,
+    occurred_at timestamptz, received_at timestamptz, is_clock_ahead boolean, result text, reason text,
+    points integer, ack text, credit integer, balance_after integer, community_id uuid, idempotency_key text, actor text)
+), stored AS (
+  INSERT INTO device_event (device_id, event_id, seq, type, card_uid, resident_id, payload, occurred_at, received_at,
+                            is_clock_ahead, result, reason, points, ack)
+  SELECT device_id, event_id, seq, type, card_uid, resident_id, payload, occurred_at, received_at,
+         is_clock_ahead, result::event_result, reason, points, ack
+  FROM v
+  ON CONFLICT (device_id, event_id) DO NOTHING
+  RETURNING id, device_id, event_id
+), posted AS (
+  INSERT INTO ledger_entry (community_id, resident_id, amount, balance_after, source, device_event_id, idempotency_key, actor)
+  SELECT v.community_id, v.resident_id, v.credit, v.balance_after, 'device_event', stored.id, v.idempotency_key, v.actor
+  FROM v JOIN stored ON stored.device_id = v.device_id AND stored.event_id = v.event_id
+  WHERE v.credit > 0
+  RETURNING 1
+), balanced AS (
+  UPDATE resident r SET balance = b.balance
+  FROM jsonb_to_recordset($2::jsonb) AS b(id uuid, balance integer)
+  WHERE r.id = b.id
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM stored)::integer AS stored,
+       (SELECT count(*) FROM posted)::integer AS posted,
+       (SELECT count(*) FROM balanced)::integer AS balanced`;

@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import * as hdr from 'hdr-histogram-js';
+import mqtt, { type MqttClient } from 'mqtt';
+import { deviceTopic } from '../../libs/protocol/src';
+import type { Population } from './admin-api';
+
+/** The default deposit: 3 alkaline (1 point each) + 1 lithium (3 points). */
+export const DEPOSIT_ITEMS = [
+  { kind: 'alkaline', count: 3 },
+  { kind: 'lithium', count: 1 },
+] as const;
+export const DEPOSIT_POINTS = 6;
+
+interface InFlight {
+  deviceIndex: number;
+  residentIndex: number;
+  startedAt: number;
+}
+
+/** What a phase sees of each ack: its device, and the latency it is measuring. */
+export interface PhaseListener {
+  histogram: hdr.Histogram;
+  onAck(deviceIndex: number): void;
+}
+
+/** Tallies over the fleet's whole life, which the verification reads. */
+export interface AckTally {
+  sent: number;
+  credited: number;
+  pending: number;
+  rejected: number;
+  /** Acks for an event that was already acked. */
+  duplicates: number;
+  /** Acks for an event this fleet never sent. */
+  unknown: number;
+  /** Credited acks whose points are not the deposit's worth. */
+  wrongPoints: number;
+  reasons: Record<string, number>;
+}
+
+/**
+ * The bench's bin devices, all in this process: one mqtt.js client each (own
+ * credentials, persistent session, QoS 1 acks subscription), a map of events
+ * awaiting their ack, and the points each resident was sent.
+ */
+export class Fleet {
+  readonly tally: AckTally = { sent: 0, credited: 0, pending: 0, rejected: 0, duplicates: 0, unknown: 0, wrongPoints: 0, reasons: {} };
+  /** Points sent to each resident (by index), the expected balance. */
+  readonly expectedPoints: number[];
+  lastAckAt = 0;
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly answered = new Set<string>();
+  private readonly clients: MqttClient[] = [];
+  private readonly eventTopics: string[];
+  private readonly seqs: number[];
+  private readonly runTag = randomBytes(3).toString('hex');
+  private listener: PhaseListener | null = null;
+
+  constructor(
+    readonly population: Population,
+    private readonly url: string,
+    private readonly protocolVersion: 4 | 5,
+  ) {
+    this.expectedPoints = population.residents.map(() => 0);
+    this.eventTopics = population.devices.map((d) => deviceTopic(d.id, 'events'));
+    this.seqs = population.devices.map(() => 0);
+  }
+
+  get deviceCount(): number {
+    return this.population.devices.length;
+  }
+
+  get residentCount(): number {
+    return this.population.residents.length;
+  }
+
+  get outstanding(): number {
+    return this.inFlight.size;
+  }
+
+  async connectAll(): Promise<void> {
+    await Promise.all(this.population.devices.map((d, i) => this.connect(d.id, d.password, i)));
+  }
+
+  listen(listener: PhaseListener | null): void {
+    this.listener = listener;
+  }
+
+  /** Publishes one default deposit from device `deviceIndex` for resident `residentIndex`. */
+  send(deviceIndex: number, residentIndex: number, startedAt = performance.now()): void {
+    const seq = this.seqs[deviceIndex]!++;
+    const eventId = `${this.runTag}-${deviceIndex}-${seq}`;
+    const event = {
+      eventId,
+      seq,
+      occurredAt: new Date().toISOString(),
+      type: 'deposit',
+      cardUid: this.population.residents[residentIndex]!.cardUid,
+      items: DEPOSIT_ITEMS,
+      weightGrams: 85,
+    };
+    this.inFlight.set(`${deviceIndex}/${eventId}`, { deviceIndex, residentIndex, startedAt });
+    this.expectedPoints[residentIndex]! += DEPOSIT_POINTS;
+    this.tally.sent++;
+    this.clients[deviceIndex]!.publish(this.eventTopics[deviceIndex]!, JSON.stringify(event), { qos: 1 });
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.endAsync(true)));
+  }
+
+  private connect(id: string, password: string, deviceIndex: number): Promise<void> {
+    const client = mqtt.connect(this.url, {
+      clientId: id,
+      username: id,
+      password,
+      clean: false,
+      protocolVersion: this.protocolVersion,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+    });
+    this.clients[deviceIndex] = client;
+    const ackTopic = deviceTopic(id, 'acks');
+    client.on('message', (topic, payload) => {
+      if (topic === ackTopic) this.onAck(deviceIndex, payload);
+    });
+    return new Promise((resolve, reject) => {
+      client.once('connect', () => {
+        client.subscribe(ackTopic, { qos: 1 }, (err, granted) => {
+          if (err) return reject(err);
+          if (granted?.[0]?.qos !== 1) return reject(new Error(`device ${id}: acks subscription not granted at QoS 1`));
+          resolve();
+        });
+      });
+      client.once('error', reject);
+    });
+  }
+
+  private onAck(deviceIndex: number, payload: Buffer): void {
+    const now = performance.now();
+    const ack = JSON.parse(payload.toString('utf8')) as { eventId: string; result: string; points: number; reason?: string };
+    const key = `${deviceIndex}/${ack.eventId}`;
+    const sent = this.inFlight.get(key);
+    if (!sent) {
+      if (this.answered.has(key)) this.tally.duplicates++;
+      else this.tally.unknown++;
+      return;
+    }
+    this.inFlight.delete(key);
+    this.answered.add(key);
+    this.lastAckAt = now;
+    if (ack.result === 'credited') {
+      this.tally.credited++;
+      if (ack.points !== DEPOSIT_POINTS) this.tally.wrongPoints++;
+    } else {
+      this.tally[ack.result === 'pending' ? 'pending' : 'rejected']++;
+      const reason = `${ack.result}/${ack.reason ?? '?'}`;
+      this.tally.reasons[reason] = (this.tally.reasons[reason] ?? 0) + 1;
+    }
+    if (this.listener) {
+      // Microseconds, so sub-millisecond latencies keep their resolution.
+      this.listener.histogram.recordValue(Math.max(1, Math.round((now - sent.startedAt) * 1000)));
+      this.listener.onAck(deviceIndex);
+    }
+  }
+}
+
+export function newLatencyHistogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+}
