@@ -62,11 +62,14 @@ export function targetsFor(modes: BenchReport['modes']): BenchReport['targets'] 
   };
 }
 
-/** Writes `bench-results/latest.json` atomically (through a `.tmp` file). */
+/**
+ * Writes `bench-results/latest.json` (a full run, the committed record) or
+ * `bench-results/quick.json` (a smoke run, not committed) atomically.
+ */
 export function writeReport(report: BenchReport, repoRoot: string): string {
   const dir = join(repoRoot, 'bench-results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'latest.json');
+  const file = join(dir, report.options.quick ? 'quick.json' : 'latest.json');
   writeFileSync(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
   return file;
