@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Client } from 'pg';
+import { dropSchema } from '../../libs/persistence/src/database-url';
 import { onCleanUp, removeTempDir, stopChild, trackChild, trackTempDir } from './cleanup';
 
 export const GATEWAY_MAIN = join(__dirname, '..', '..', 'apps', 'gateway', 'src', 'main.js');
@@ -58,11 +58,12 @@ export async function startGateway(scaled: ScaledTarget | null): Promise<Running
     const schema = `bench_${randomBytes(5).toString('hex')}`;
     const url = new URL(scaled.databaseUrl);
     url.searchParams.set('schema', schema);
-    env['DATABASE_URL'] = url.toString();
+    const databaseUrl = url.toString();
+    env['DATABASE_URL'] = databaseUrl;
     env['MQTT_URL'] = scaled.mqttUrl;
     env['MQTT_SHARE_GROUP'] = `bench${randomBytes(4).toString('hex')}`;
     let dropped: Promise<void> | null = null;
-    schemaDrop = () => (dropped ??= dropSchema(scaled.databaseUrl, schema));
+    schemaDrop = () => (dropped ??= dropSchema(databaseUrl));
     onCleanUp(schemaDrop);
   }
 
@@ -102,16 +103,4 @@ export async function startGateway(scaled: ScaledTarget | null): Promise<Running
       if (schemaDrop) await schemaDrop();
     },
   };
-}
-
-async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  url.searchParams.delete('schema');
-  const client = new Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end();
-  }
 }

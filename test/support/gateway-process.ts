@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Client } from 'pg';
+import { dropSchema } from '../../libs/persistence/src/database-url';
 import { isScaled, testDatabaseUrl, testMqttUrl } from './test-mode';
 
 export const GATEWAY_MAIN = join(__dirname, '..', '..', 'dist', 'apps', 'gateway', 'src', 'main.js');
@@ -134,18 +134,7 @@ export class GatewayProcess {
   async dispose(): Promise<void> {
     await this.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
-    if (this.databaseUrl) {
-      const url = new URL(this.databaseUrl);
-      const schema = url.searchParams.get('schema')!;
-      url.searchParams.delete('schema');
-      const client = new Client({ connectionString: url.toString() });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await client.end();
-      }
-    }
+    if (this.databaseUrl) await dropSchema(this.databaseUrl);
   }
 }
 

@@ -6,9 +6,12 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { Pool } from 'pg';
 import { lockDataDir } from './data-dir-lock';
+import { parseDatabaseUrl } from './database-url';
 import { PrismaClient } from './generated/prisma/client';
 import { type AppliedMigrations, type MigrationConnection, applyMigrations } from './migrate';
 import { WalSync } from './wal-sync';
+
+export { dropSchema, parseDatabaseUrl } from './database-url';
 
 export type DatabaseMode = 'embedded' | 'server';
 
@@ -50,17 +53,6 @@ export function defaultMigrationsDir(): string {
     dir = resolve(dir, '..');
   }
   throw new Error('prisma/migrations not found above ' + __dirname);
-}
-
-/** Splits `?schema=` off a PostgreSQL URL; pg itself does not understand it. */
-export function parseDatabaseUrl(url: string): { connectionString: string; schema: string | undefined } {
-  const parsed = new URL(url);
-  const schema = parsed.searchParams.get('schema') ?? undefined;
-  parsed.searchParams.delete('schema');
-  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    throw new Error(`DATABASE_URL schema must be a lower-case SQL identifier, got ${JSON.stringify(schema)}`);
-  }
-  return { connectionString: parsed.toString(), schema };
 }
 
 /**

@@ -1,15 +1,10 @@
+import { baseTap } from './fixtures/events';
 import { decodePayload, describeIssues, readableEventId, type DecodeFailure } from './decode';
 import { MAX_PAYLOAD_BYTES, deviceEventSchema, statusSchema, telemetrySchema } from './payloads';
 
 const bytes = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
 
-const tap = {
-  eventId: 'boot-7f3a-000131',
-  seq: 131,
-  occurredAt: '2026-11-23T09:00:00.000Z',
-  type: 'tap',
-  cardUid: 'A1B2C3D4',
-};
+const tap = baseTap;
 
 function failure(value: unknown): DecodeFailure {
   const result = decodePayload(bytes(value), deviceEventSchema);

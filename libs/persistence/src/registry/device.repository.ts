@@ -56,13 +56,7 @@ export class DeviceRepository {
   }
 }
 
-function toRecord(row: {
-  id: string;
-  kind: DeviceKind;
-  communityId: string;
-  label: string | null;
-  isActive: boolean;
-  createdAt: Date;
-}): DeviceRecord {
+/** Keeps exactly the public fields: the password hash never leaves this file. */
+function toRecord(row: DeviceRecord): DeviceRecord {
   return { id: row.id, kind: row.kind, communityId: row.communityId, label: row.label, isActive: row.isActive, createdAt: row.createdAt };
 }
