@@ -4,16 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import {
-  AdminTokenRepository,
-  CommunityRepository,
-  type Database,
-  DeadLetterRepository,
-  DeviceRepository,
-  IngestRepository,
-  ResidentRepository,
-  openDatabase,
-} from '../../../libs/persistence/src';
+import { type Persistence, type PersistenceOptions, openPersistence, openPersistenceInWorker } from '../../../libs/persistence/src';
 import { allDevicesFilter, sharedFilter } from '../../../libs/protocol/src';
 import { type AdminTokenState, bootstrapAdminToken } from './admin-token.bootstrap';
 import { AppModule } from './app.module';
@@ -39,7 +30,7 @@ export interface RunningGateway {
   /** The embedded broker's port, or null with an external broker. */
   mqttPort: number | null;
   mqttUrl: string;
-  databaseMode: Database['mode'];
+  databaseMode: Persistence['mode'];
   adminToken: AdminTokenState;
   migrationsApplied: string[];
   stop(): Promise<void>;
@@ -59,14 +50,24 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     }
   };
   try {
-    const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE });
+    const persistenceOptions: PersistenceOptions = {
+      databaseUrl: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      poolSize: config.DATABASE_POOL_SIZE,
+      ingest: { latenessMs: config.LATENESS_DAYS * 24 * 60 * 60 * 1000 },
+    };
+    // Embedded: PGlite runs in this process, so it gets a thread of its own; a
+    // PostgreSQL server already does its work in another process.
+    const db: Persistence = config.DATABASE_URL
+      ? await openPersistence(persistenceOptions)
+      : await openPersistenceInWorker(persistenceOptions);
     cleanups.push(() => db.close());
     if (db.migrations.applied.length > 0) logger.info({ applied: db.migrations.applied }, 'migrations applied');
 
-    const adminTokens = new AdminTokenRepository(db.prisma);
+    const adminTokens = db.adminTokens;
     const adminToken = await bootstrapAdminToken(adminTokens, config.ADMIN_TOKEN);
-    const devices = new DeviceRepository(db.prisma);
-    const deadLetterRepository = new DeadLetterRepository(db.prisma);
+    const devices = db.devices;
+    const deadLetterRepository = db.deadLetters;
     const deadLetters = new DeadLetterWriter(deadLetterRepository, logger);
     cleanups.push(() => deadLetters.flush());
     const credentials = new DeviceCredentials(devices);
@@ -110,24 +111,17 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       },
     });
 
-    const ingest = new IngestService(
-      new IngestRepository(db, { latenessMs: config.LATENESS_DAYS * 24 * 60 * 60 * 1000 }),
-      transport,
-      deadLetters,
-      liveness,
-      logger,
-      {
-        maxBatch: config.INGEST_MAX_BATCH,
-        maxWaitMs: config.INGEST_MAX_WAIT_MS,
-        maxQueue: config.INGEST_MAX_QUEUE,
-        concurrency: config.INGEST_CONCURRENCY ?? (db.mode === 'server' ? 2 : 1),
-      },
-    );
+    const ingest = new IngestService(db.ingest, transport, deadLetters, liveness, logger, {
+      maxBatch: config.INGEST_MAX_BATCH,
+      maxWaitMs: config.INGEST_MAX_WAIT_MS,
+      maxQueue: config.INGEST_MAX_QUEUE,
+      concurrency: config.INGEST_CONCURRENCY ?? (db.mode === 'server' ? 2 : 1),
+    });
 
     const app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot({
-        communities: new CommunityRepository(db.prisma),
-        residents: new ResidentRepository(db.prisma),
+        communities: db.communities,
+        residents: db.residents,
         devices,
         deadLetters: deadLetterRepository,
         adminTokens,

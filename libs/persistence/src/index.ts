@@ -6,3 +6,5 @@ export * from './registry/community.repository';
 export * from './registry/dead-letter.repository';
 export * from './registry/device.repository';
 export * from './registry/resident.repository';
+export * from './persistence';
+export * from './worker/persistence-in-worker';

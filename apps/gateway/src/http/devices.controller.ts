@@ -82,7 +82,7 @@ export class DevicesController {
     const device = await this.devices.setActive(id, isActive);
     if (!device) throw new DomainError('not-found', `no device with id ${id}`);
     this.credentials.forget(id);
-    this.ingest.forgetDevice(id);
+    await this.ingest.forgetDevice(id);
     if (!isActive) this.broker.disconnectDevice(id);
     return device;
   }

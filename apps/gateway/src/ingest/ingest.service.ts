@@ -107,8 +107,8 @@ export class IngestService {
   }
 
   /** A device's registry row changed (disabled, re-enabled): judge its next events afresh. */
-  forgetDevice(deviceId: string): void {
-    this.repository.forgetDevice(deviceId);
+  forgetDevice(deviceId: string): Promise<void> {
+    return this.repository.forgetDevice(deviceId);
   }
 
   async drain(): Promise<void> {

@@ -85,8 +85,10 @@ export class IngestRepository {
     this.now = options.now ?? Date.now;
   }
 
-  forgetDevice(deviceId: string): void {
+  /** Async like every repository method: it may run on the database thread. */
+  forgetDevice(deviceId: string): Promise<void> {
     this.deviceCache.delete(deviceId);
+    return Promise.resolve();
   }
 
   private async loadDevices(query: SqlQuery, deviceIds: string[]): Promise<Map<string, DeviceRow>> {

@@ -1,0 +1,31 @@
+import type { AppliedMigrations } from '../migrate';
+import type { DatabaseMode } from '../database';
+
+export const REPOSITORY_NAMES = ['communities', 'residents', 'devices', 'deadLetters', 'adminTokens', 'ingest'] as const;
+export type RepositoryName = (typeof REPOSITORY_NAMES)[number];
+
+export type WorkerRequest =
+  | { id: number; target: RepositoryName; method: string; args: unknown[] }
+  | { id: number; target: 'self'; method: 'ping' | 'close'; args: [] };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+export type WorkerReply =
+  | { type: 'ready'; mode: DatabaseMode; migrations: AppliedMigrations }
+  | { type: 'failed'; error: SerializedError }
+  | { type: 'result'; id: number; value: unknown }
+  | { type: 'error'; id: number; error: SerializedError };
+
+/** Errors cross the thread boundary as data, with their own fields (code, dataDir, ...). */
+export function serializeError(err: unknown): SerializedError {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err), fields: {} };
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(err)) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') fields[key] = value;
+  }
+  return { name: err.name, message: err.message, fields };
+}
