@@ -54,6 +54,23 @@ describe('starting the gateway', () => {
     }
   });
 
+  (isScaled ? it.skip : it)('still shows the admin token after a first start that failed on a busy port', async () => {
+    const dataDir = freshDir();
+    const busy = await occupyPort();
+    try {
+      const failed = await runGatewayExpectingExit({ MQTT_PORT: '0', HTTP_PORT: String(busy.port), DATA_DIR: dataDir });
+      expect(failed.code).toBe(1);
+    } finally {
+      await busy.close();
+    }
+    const gateway = await GatewayProcess.start({ env: { DATA_DIR: dataDir, ADMIN_TOKEN: '' } });
+    try {
+      expect(gateway.stderr).toMatch(/Admin token \(shown only this once/);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it('says which variable to set when the HTTP port is taken', async () => {
     const busy = await occupyPort();
     try {

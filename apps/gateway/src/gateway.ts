@@ -65,7 +65,6 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     if (db.migrations.applied.length > 0) logger.info({ applied: db.migrations.applied }, 'migrations applied');
 
     const adminTokens = db.adminTokens;
-    const adminToken = await bootstrapAdminToken(adminTokens, config.ADMIN_TOKEN);
     const devices = db.devices;
     const deadLetterRepository = db.deadLetters;
     const deadLetters = new DeadLetterWriter(deadLetterRepository, logger);
@@ -175,6 +174,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       throw err;
     }
     const httpPort = (app.getHttpServer().address() as AddressInfo).port;
+    // Last: a first start that fails on a busy port must not make a token that
+    // is never shown (the next start would find one and print nothing).
+    const adminToken = await bootstrapAdminToken(adminTokens, config.ADMIN_TOKEN);
     return {
       httpPort,
       mqttPort: broker?.port ?? null,
