@@ -106,13 +106,19 @@ export class GatewayProcess {
         this.httpPort = ready.httpPort;
         this.mqttPort = ready.mqttPort;
         clearTimeout(timer);
-        resolve();
+        // stderr is another pipe: let the banner written before the ready line arrive too.
+        void this.bannerSeen(5000).then(resolve, resolve);
       });
       void this.exited.then((r) => {
         clearTimeout(timer);
         reject(new Error(`gateway exited before ready (code ${r.code}, signal ${r.signal})\n${r.stderr}\n${r.stdout.slice(-4000)}`));
       });
     });
+  }
+
+  private async bannerSeen(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.stderr.includes('Stop with Ctrl+C.') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** SIGKILL: no drain, no goodbye, as a power cut or OOM kill would. */

@@ -86,6 +86,8 @@ async function main(): Promise<void> {
     else logger.fatal({ err }, 'gateway failed to start');
     process.exit(1);
   }
+  // The banner first: whoever waits for the ready line finds the banner already written.
+  say(banner(gateway, config));
   logger.info(
     {
       httpPort: gateway.httpPort,
@@ -95,7 +97,6 @@ async function main(): Promise<void> {
     },
     'gateway ready',
   );
-  say(banner(gateway, config));
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -133,13 +133,27 @@ describe('GroupCommit', () => {
       expect(h.batches()).toEqual([['a'], ['b']]);
     });
 
-    it('commits items that arrived during a commit straight after it, without waiting again', async () => {
+    it('after a commit, waits up to maxWaitMs for more before committing what arrived meanwhile', async () => {
       const h = harness({ maxBatch: 5, maxWaitMs: 10 });
       await h.group.push('a');
       await jest.advanceTimersByTimeAsync(10);
       await h.group.push('b');
       await h.commitNext();
-      expect(h.batches()).toEqual([['a'], ['b']]);
+      await h.group.push('c');
+      await jest.advanceTimersByTimeAsync(9);
+      expect(h.batches()).toEqual([['a']]);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(h.batches()).toEqual([['a'], ['b', 'c']]);
+    });
+
+    it('after a commit, commits at once when a full batch is already waiting', async () => {
+      const h = harness({ maxBatch: 2, maxWaitMs: 10 });
+      await h.group.push('a');
+      await jest.advanceTimersByTimeAsync(10);
+      await h.group.push('b');
+      await h.group.push('c');
+      await h.commitNext();
+      expect(h.batches()).toEqual([['a'], ['b', 'c']]);
     });
   });
 
@@ -295,6 +309,7 @@ describe('GroupCommit', () => {
       await h.group.push('c');
       await h.commitNext();
       expect(drained.isDone).toBe(false);
+      await jest.advanceTimersByTimeAsync(1000); // 'c' waits for company, then goes alone
       await h.commitNext();
       expect(drained.isDone).toBe(true);
     });

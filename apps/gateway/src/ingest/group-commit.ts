@@ -22,6 +22,7 @@ export class GroupCommit<T> {
   private waiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
   private active = 0;
+  private fillWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private committedTotal = 0;
   private batchesTotal = 0;
@@ -42,7 +43,22 @@ export class GroupCommit<T> {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
     this.queue.push(item);
+    if (this.queue.length >= this.options.maxBatch) this.fillWaiters.slice().forEach((wake) => wake());
     this.schedule();
+  }
+
+  /** Resolves when a full batch is queued or after maxWaitMs, whichever comes first. */
+  private fillOrTimeout(): Promise<void> {
+    if (this.options.maxWaitMs <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.fillWaiters = this.fillWaiters.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.maxWaitMs);
+      this.fillWaiters.push(done);
+    });
   }
 
   /** Resolves when everything queued so far has been committed. */
@@ -81,7 +97,14 @@ export class GroupCommit<T> {
 
   /** Keeps committing while items are waiting: under load, batches fill up by themselves. */
   private async loop(): Promise<void> {
+    let isFirst = true;
     while (this.queue.length > 0) {
+      // Under steady moderate load the loop never goes idle, so without this
+      // wait each commit would take only what arrived during the previous one
+      // (a few events), and a database with a high cost per transaction
+      // (PGlite: ~5 ms) would spend its time on commits, not events.
+      if (!isFirst && this.queue.length < this.options.maxBatch) await this.fillOrTimeout();
+      isFirst = false;
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.waiters.splice(0, batch.length).forEach((resolve) => resolve());
       try {
