@@ -6,6 +6,7 @@ import {
   DEFAULT_LATENESS_MS,
   type DeviceKind,
   type EventOutcome,
+  type EventTime,
   buildAck,
   judgeEvent,
   judgeEventTime,
@@ -154,22 +155,23 @@ export class IngestRepository {
 
     const judged = fresh.map((item) => {
       const device = devices.get(item.deviceId)!;
-      const outcome = this.judge(item, device, holders, balances);
+      const time = this.eventTime(item);
+      const outcome = this.judge(item, time, device, holders, balances);
       if (outcome.creditPoints > 0 && outcome.residentId && outcome.balanceAfter !== null) {
         balances.set(outcome.residentId, outcome.balanceAfter);
       }
       const ack = serializeAck(buildAck(eventIdOf(item), outcome));
       ackByKey.set(keyOf(item.deviceId, eventIdOf(item)), { ack, isRepeat: false });
-      return { item, device, outcome, ack };
+      return { item, time, device, outcome, ack };
     });
 
     if (judged.length > 0) {
       const credited = new Set<string>();
-      const rows = judged.map(({ item, device, outcome, ack }) => {
+      const rows = judged.map(({ item, time, device, outcome, ack }) => {
         const isCredit = outcome.creditPoints > 0;
         if (isCredit) credited.add(outcome.residentId!);
         return {
-          ...this.eventRow(item),
+          ...eventRow(item, time),
           ...outcomeColumns(outcome),
           ack,
           credit: outcome.creditPoints,
@@ -202,8 +204,19 @@ export class IngestRepository {
     });
   }
 
-  private judge(item: IngestItem, device: DeviceRow, holders: Map<string, CardHolder>, balances: Map<string, number>): EventOutcome {
-    if (item.kind === 'invalid') {
+  /** The time an event is judged by; null for an invalid event, which has none. */
+  private eventTime(item: IngestItem): EventTime | null {
+    return item.kind === 'valid' ? judgeEventTime(new Date(item.event.occurredAt), item.receivedAt, this.latenessMs) : null;
+  }
+
+  private judge(
+    item: IngestItem,
+    time: EventTime | null,
+    device: DeviceRow,
+    holders: Map<string, CardHolder>,
+    balances: Map<string, number>,
+  ): EventOutcome {
+    if (item.kind === 'invalid' || time === null) {
       return device.is_active ? rejectedOutcome('invalid-event') : rejectedOutcome('device-inactive');
     }
     const holder = holders.get(item.event.cardUid);
@@ -213,37 +226,8 @@ export class IngestRepository {
       device: { kind: device.kind, communityId: device.community_id, isActive: device.is_active },
       holder: current,
       rates: { ...DEFAULT_DEPOSIT_POINTS_PER_UNIT, ...device.deposit_points_per_unit },
-      time: judgeEventTime(new Date(item.event.occurredAt), item.receivedAt, this.latenessMs),
+      time,
     });
-  }
-
-  private eventRow(item: IngestItem) {
-    if (item.kind === 'invalid') {
-      const type = typeof item.payload['type'] === 'string' ? String(item.payload['type']).slice(0, 32) : 'invalid';
-      return {
-        device_id: item.deviceId,
-        event_id: item.eventId,
-        seq: null,
-        type,
-        card_uid: null,
-        payload: item.payload,
-        occurred_at: null,
-        received_at: item.receivedAt.toISOString(),
-        is_clock_ahead: false,
-      };
-    }
-    const time = judgeEventTime(new Date(item.event.occurredAt), item.receivedAt, this.latenessMs);
-    return {
-      device_id: item.deviceId,
-      event_id: item.event.eventId,
-      seq: item.event.seq,
-      type: item.event.type,
-      card_uid: item.event.cardUid,
-      payload: item.event,
-      occurred_at: time.occurredAt.toISOString(),
-      received_at: item.receivedAt.toISOString(),
-      is_clock_ahead: time.kind === 'on-time' && time.isClockAhead,
-    };
   }
 }
 
@@ -253,6 +237,36 @@ export class ConcurrentEventError extends Error {
     super(`${count} event(s) of this batch were committed concurrently by another gateway; retry the batch`);
     this.name = 'ConcurrentEventError';
   }
+}
+
+/** The stored columns of an event, as the device sent it and as judged in time. */
+function eventRow(item: IngestItem, time: EventTime | null) {
+  if (item.kind === 'invalid') {
+    const type = typeof item.payload['type'] === 'string' ? String(item.payload['type']).slice(0, 32) : 'invalid';
+    return {
+      device_id: item.deviceId,
+      event_id: item.eventId,
+      seq: null,
+      type,
+      card_uid: null,
+      payload: item.payload,
+      occurred_at: null,
+      received_at: item.receivedAt.toISOString(),
+      is_clock_ahead: false,
+    };
+  }
+  if (time === null) throw new Error(`event ${item.event.eventId} was not judged in time`);
+  return {
+    device_id: item.deviceId,
+    event_id: item.event.eventId,
+    seq: item.event.seq,
+    type: item.event.type,
+    card_uid: item.event.cardUid,
+    payload: item.event,
+    occurred_at: time.occurredAt.toISOString(),
+    received_at: item.receivedAt.toISOString(),
+    is_clock_ahead: time.kind === 'on-time' && time.isClockAhead,
+  };
 }
 
 function outcomeColumns(outcome: EventOutcome) {

@@ -1,7 +1,7 @@
 /**
  * The ingest hot path as hand-written SQL (shared/ARCHITECTURE.md: group commit;
- * Prisma's per-query overhead would dominate). Every statement takes one JSON
- * array parameter and expands it with jsonb_to_recordset, so a whole batch is one
+ * Prisma's per-query overhead would dominate). Every statement takes JSON
+ * array parameters and expands them with jsonb_to_recordset, so a whole batch is one
  * round trip per step, in SQL that PostgreSQL 15 and PGlite (18) both accept.
  */
 
