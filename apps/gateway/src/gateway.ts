@@ -8,12 +8,13 @@ import { type Persistence, type PersistenceOptions, openPersistence, openPersist
 import { allDevicesFilter, sharedFilter } from '../../../libs/protocol/src';
 import { type AdminTokenState, bootstrapAdminToken } from './admin-token.bootstrap';
 import { AppModule } from './app.module';
-import { EmbeddedBroker, GATEWAY_MQTT_USERNAME } from './broker/embedded-broker';
+import { EmbeddedBroker } from './broker/embedded-broker';
 import { type GatewayConfig, isEmbeddedBroker } from './config/gateway-config';
 import { ApiErrorFilter } from './http/api-error.filter';
 import { DeadLetterWriter } from './ingest/dead-letter.writer';
 import { DeviceLivenessTracker } from './ingest/device-liveness';
 import { IngestService } from './ingest/ingest.service';
+import { type BrokerLink, MqttClientLink } from './ingest/broker-link';
 import { MqttIngestServer } from './ingest/mqtt-ingest.server';
 import { type Logger, NestPinoLogger } from './logging/logger';
 import { DeviceCredentials } from './registry/device-credentials';
@@ -92,23 +93,27 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     }
 
     const channels = ['events', 'telemetry', 'status'] as const;
-    const transport = new MqttIngestServer({
-      url: mqttUrl,
-      logger,
-      // Scaled mode: replicas share device traffic through an MQTT 5 shared
-      // subscription; aedes speaks 3.1.1 and is a single process anyway.
-      subscriptions: channels.map((c) => (embedded ? allDevicesFilter(c) : sharedFilter(config.MQTT_SHARE_GROUP, allDevicesFilter(c)))),
-      clientOptions: {
-        clientId: `jifen-gateway-${randomBytes(6).toString('hex')}`,
-        protocolVersion: embedded ? 4 : 5,
-        clean: true,
-        reconnectPeriod: 1000,
-        connectTimeout: 10_000,
-        ...(embedded
-          ? { username: GATEWAY_MQTT_USERNAME, password: broker!.gatewayPassword }
-          : { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD }),
-      },
-    });
+    // Embedded: the gateway sits inside the broker. Scaled: replicas share device
+    // traffic through an MQTT 5 shared subscription on the external broker.
+    const link: BrokerLink = broker
+      ? broker.inProcessLink()
+      : new MqttClientLink(
+          mqttUrl,
+          {
+            clientId: `jifen-gateway-${randomBytes(6).toString('hex')}`,
+            protocolVersion: 5,
+            clean: true,
+            reconnectPeriod: 1000,
+            connectTimeout: 10_000,
+            username: config.MQTT_USERNAME,
+            password: config.MQTT_PASSWORD,
+          },
+          logger,
+        );
+    const transport = new MqttIngestServer(
+      link,
+      channels.map((c) => (broker ? allDevicesFilter(c) : sharedFilter(config.MQTT_SHARE_GROUP, allDevicesFilter(c)))),
+    );
 
     const ingest = new IngestService(db.ingest, transport, deadLetters, liveness, logger, {
       maxBatch: config.INGEST_MAX_BATCH,

@@ -23,7 +23,11 @@ export interface DatabaseOptions {
   /** pg pool size in server mode. */
   poolSize?: number;
   migrationsDir?: string;
+  /** Embedded: how often VACUUM ANALYZE runs (PGlite has no autovacuum). Default 15 minutes. */
+  maintenanceIntervalMs?: number;
 }
+
+export const DEFAULT_MAINTENANCE_INTERVAL_MS = 15 * 60_000;
 
 /** Runs one statement inside a transaction and returns its rows. */
 export type SqlQuery = <R = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>;
@@ -40,6 +44,13 @@ export interface Database {
   readonly migrations: AppliedMigrations;
   /** Call after a commit and before telling a device: makes the commit survive a power cut. */
   makeDurable(): Promise<void>;
+  /**
+   * What autovacuum does for a PostgreSQL server: fresh planner statistics (which
+   * also replans the session's prepared statements) and VACUUM, which keeps
+   * transaction ids from wrapping around. Runs on a timer in embedded mode;
+   * nothing to do in server mode.
+   */
+  maintain(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -54,6 +65,17 @@ export function defaultMigrationsDir(): string {
   }
   throw new Error('prisma/migrations not found above ' + __dirname);
 }
+
+/**
+ * Set at the start of every hot-path transaction. Its statements are all key
+ * lookups, and each is prepared once and then run from a cached generic plan
+ * that PostgreSQL keeps until statistics change. Planned while a table is empty
+ * (a fresh install, or right after VACUUM ANALYZE saw it empty), a probe per
+ * event became a sequential scan per event: 1.3 s a batch at 50,000 events
+ * (scripts/bench/db-batch.ts). With sequential scans priced out, the plan stays
+ * an index probe whatever the table held when it was made.
+ */
+const HOT_PATH_SETTINGS = 'SET LOCAL enable_seqscan = off';
 
 /**
  * PGlite plans every parameterised query anew (its extended-protocol statements
@@ -89,19 +111,36 @@ async function openEmbedded(options: DatabaseOptions, migrationsDir: string): Pr
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
     const wal = new WalSync(join(dataDir, 'pgdata'));
     const prepared = new Set<string>(); // this session's prepared statements
+    const maintain = async () => {
+      await pglite.exec('VACUUM ANALYZE');
+    };
+    let maintaining: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      maintaining = maintain().catch((err: unknown) => {
+        process.emitWarning(`embedded database maintenance (VACUUM ANALYZE) failed: ${String(err)}`);
+      });
+    }, options.maintenanceIntervalMs ?? DEFAULT_MAINTENANCE_INTERVAL_MS);
+    timer.unref();
     return {
       mode: 'embedded',
       prisma,
       migrations,
       // PGlite runs one transaction at a time; Prisma's queries wait on the same lock.
-      transaction: (fn) => pglite.transaction((tx) => fn((sql, params) => preparedQuery(tx, prepared, sql, params))),
+      transaction: (fn) =>
+        pglite.transaction(async (tx) => {
+          await tx.exec(HOT_PATH_SETTINGS);
+          return fn((sql, params) => preparedQuery(tx, prepared, sql, params));
+        }),
       makeDurable: async () => {
         await wal.sync();
       },
+      maintain,
       ping: async () => {
         await pglite.query('SELECT 1');
       },
       close: async () => {
+        clearInterval(timer);
+        await maintaining;
         await prisma.$disconnect();
         await pglite.close();
         unlock();
@@ -147,7 +186,7 @@ async function openServer(url: string, options: DatabaseOptions, migrationsDir: 
     transaction: async (fn) => {
       const conn = await pool.connect();
       try {
-        await conn.query('BEGIN');
+        await conn.query(`BEGIN; ${HOT_PATH_SETTINGS}`);
         // Named statements: pg prepares each once per connection, so the hot
         // path's SQL is planned once, not once per batch.
         const result = await fn(
@@ -164,6 +203,7 @@ async function openServer(url: string, options: DatabaseOptions, migrationsDir: 
     },
     // PostgreSQL fsyncs its WAL at COMMIT (synchronous_commit=on by default).
     makeDurable: () => Promise.resolve(),
+    maintain: () => Promise.resolve(), // the server's autovacuum
     ping: async () => {
       await pool.query('SELECT 1');
     },
@@ -175,7 +215,8 @@ async function openServer(url: string, options: DatabaseOptions, migrationsDir: 
 }
 
 const statementNames = new Map<string, string>();
-function statementName(sql: string): string {
+/** The name a hot-path statement is prepared under, in both modes. */
+export function statementName(sql: string): string {
   let name = statementNames.get(sql);
   if (!name) {
     name = `jifen_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;

@@ -1,8 +1,7 @@
-import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { type DeviceChannel, parseDeviceTopic } from '../../../../libs/protocol/src';
-import type { Logger } from '../logging/logger';
+import { DEVICE_CHANNELS, type DeviceChannel, parseDeviceTopic } from '../../../../libs/protocol/src';
+import type { BrokerLink, InboundMessage } from './broker-link';
 
 /** What a handler registered with `@EventPattern<string>(channel)` receives. */
 export interface DeviceMessage {
@@ -14,128 +13,70 @@ export interface DeviceMessage {
   isRetained: boolean;
 }
 
-export interface MqttIngestOptions {
-  url: string;
-  clientOptions: IClientOptions;
-  /** Filters to subscribe at QoS 1, e.g. `$share/jifen/jifen/v1/devices/+/events`. */
-  subscriptions: string[];
-  logger: Logger;
-}
-
 /**
  * Our MQTT transport for @nestjs/microservices. Nest's stock ServerMqtt
  * subscribes at QoS 0, reports ready before SUBACK and mis-routes `$share/...`
  * patterns (nestjs/nest#8063, #12367); this one:
- * - subscribes at QoS 1 and reports ready only once every SUBACK granted QoS 1;
+ * - reaches the broker through a BrokerLink: the embedded aedes in process, or
+ *   an external broker over MQTT at QoS 1 (broker-link.ts);
  * - routes by the device channel parsed from the concrete topic, so shared
  *   subscriptions route like plain ones;
- * - delivers one message at a time through mqtt.js's `handleMessage`, whose
- *   callback releases the next packet (and the PUBACK): a handler that awaits
- *   queue space therefore pushes back on the broker and the devices.
+ * - delivers one message at a time per source, so a handler that awaits queue
+ *   space pushes back on the broker and the devices.
  */
 export class MqttIngestServer extends Server implements CustomTransportStrategy {
-  private client: MqttClient | null = null;
-  private subscribed = false;
+  /** Handlers by channel, looked up once: Nest's own lookup parses the pattern on every message. */
+  private readonly handlersByChannel = new Map<string, MessageHandler>();
 
-  constructor(private readonly options: MqttIngestOptions) {
+  constructor(
+    private readonly link: BrokerLink,
+    private readonly subscriptions: readonly string[],
+  ) {
     super();
   }
 
   get isReady(): boolean {
-    return this.subscribed && this.client?.connected === true;
+    return this.link.isReady;
   }
 
   listen(callback: (err?: unknown) => void): void {
-    const { logger } = this.options;
-    const client = mqtt.connect(this.options.url, { ...this.options.clientOptions, manualConnect: true });
-    this.client = client;
-    client.handleMessage = (packet, done) => {
-      this.dispatch(packet).then(
-        () => done(),
-        (err: unknown) => {
-          // Never throw across the wire: log, and let the device's resend retry it.
-          logger.error({ err, topic: packet.topic }, 'device message handler failed');
-          done();
-        },
-      );
-    };
-    let settled = false;
-    const fail = (err: unknown) => {
-      if (settled) return;
-      settled = true;
-      callback(err);
-    };
-    client.on('error', (err) => {
-      logger.error({ err: err.message }, 'MQTT client error');
-      fail(err);
-    });
-    client.on('close', () => {
-      if (this.subscribed) logger.warn('MQTT connection to the broker closed; reconnecting');
-      this.subscribed = false;
-    });
-    client.on('connect', (connack) => {
-      // Small packets both ways (events in, acks out): no Nagle delay (see embedded-broker.ts).
-      const socket = client.stream as { setNoDelay?: (on: boolean) => void };
-      socket.setNoDelay?.(true);
-      // A resumed session keeps its subscriptions; a clean one needs them again.
-      if (connack.sessionPresent && this.subscribed) return;
-      const wanted = Object.fromEntries(this.options.subscriptions.map((f) => [f, { qos: 1 as const }]));
-      client.subscribe(wanted, (err, granted) => {
-        if (err) return fail(err);
-        const refused = (granted ?? []).filter((g) => g.qos !== 1);
-        if (refused.length > 0) {
-          return fail(new Error(`broker refused QoS 1 for ${refused.map((g) => `${g.topic} (granted ${g.qos})`).join(', ')}`));
-        }
-        this.subscribed = true;
-        logger.info({ subscriptions: this.options.subscriptions }, 'subscribed at QoS 1');
-        if (!settled) {
-          settled = true;
-          callback();
-        }
-      });
-    });
-    client.connect();
+    for (const channel of DEVICE_CHANNELS) {
+      const handler = this.getHandlerByPattern(channel);
+      if (handler) this.handlersByChannel.set(channel, handler);
+    }
+    this.link.start(this.subscriptions, (message) => this.dispatch(message)).then(() => callback(), callback);
   }
 
-  /** Publishes at QoS 1; resolves when the broker has it (PUBACK). */
+  /** Publishes at QoS 1; resolves when the broker has it. */
   publish(topic: string, payload: string): Promise<void> {
-    const client = this.client;
-    if (!client) return Promise.reject(new Error('MQTT transport is not started'));
-    return new Promise((resolve, reject) => client.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    return this.link.publish(topic, payload);
   }
 
-  async close(): Promise<void> {
-    this.subscribed = false;
-    const client = this.client;
-    this.client = null;
-    if (client) await client.endAsync();
+  close(): Promise<void> {
+    return this.link.close();
   }
 
-  /** Status events of the underlying client ('connect', 'close', 'error', ...). */
-  // The base class declares `Function`; narrowing it here would not type-check.
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-  on<K extends string = string, C extends Function = Function>(event: K, callback: C): void {
-    if (!this.client) throw new Error('MQTT transport is not started');
-    this.client.on(event as 'connect', callback as never);
+  /** Link status is reported by the health endpoint, not by events. */
+  on(): void {
+    throw new Error('the device transport emits no status events; see GET /api/v1/health');
   }
 
   unwrap<T>(): T {
-    if (!this.client) throw new Error('MQTT transport is not started');
-    return this.client as T;
+    return this.link as T;
   }
 
-  private async dispatch(packet: IPublishPacket): Promise<void> {
-    const parsed = parseDeviceTopic(packet.topic);
+  private async dispatch(inbound: InboundMessage): Promise<void> {
+    const parsed = parseDeviceTopic(inbound.topic);
     if (!parsed) return; // the subscriptions only cover device topics
-    const handler = this.getHandlerByPattern(parsed.channel);
+    const handler = this.handlersByChannel.get(parsed.channel);
     if (!handler) return;
     const message: DeviceMessage = {
       deviceId: parsed.deviceId,
       channel: parsed.channel,
-      topic: packet.topic,
-      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      topic: inbound.topic,
+      payload: inbound.payload,
       receivedAt: new Date(),
-      isRetained: packet.retain === true,
+      isRetained: inbound.isRetained,
     };
     const result: unknown = await handler(message);
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });

@@ -1,0 +1,113 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from '../logging/logger';
+
+/** A message from a device topic as the broker handed it over. */
+export interface InboundMessage {
+  topic: string;
+  payload: Buffer;
+  isRetained: boolean;
+}
+
+/**
+ * How the ingest transport reaches the broker. Delivery is one message at a
+ * time per call of `deliver`; the next message of the same source waits until
+ * the returned promise settles, so a handler that waits for queue space pushes
+ * back on the broker and, through it, on the devices.
+ */
+export interface BrokerLink {
+  readonly isReady: boolean;
+  /** Resolves once every filter is subscribed at QoS 1; rejects if that cannot be done. */
+  start(filters: readonly string[], deliver: (message: InboundMessage) => Promise<void>): Promise<void>;
+  /** Publishes at QoS 1; resolves when the broker has taken the message. */
+  publish(topic: string, payload: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * An external broker (Mosquitto, EMQX) over MQTT, through mqtt.js:
+ * - subscribes at QoS 1 and is ready only once every SUBACK granted QoS 1;
+ * - hands packets over through mqtt.js's `handleMessage`, whose callback
+ *   releases the next packet (and the PUBACK).
+ */
+export class MqttClientLink implements BrokerLink {
+  private client: MqttClient | null = null;
+  private subscribed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly clientOptions: IClientOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get isReady(): boolean {
+    return this.subscribed && this.client?.connected === true;
+  }
+
+  start(filters: readonly string[], deliver: (message: InboundMessage) => Promise<void>): Promise<void> {
+    const { logger } = this;
+    const client = mqtt.connect(this.url, { ...this.clientOptions, manualConnect: true });
+    this.client = client;
+    client.handleMessage = (packet, done) => {
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      deliver({ topic: packet.topic, payload, isRetained: packet.retain === true }).then(
+        () => done(),
+        (err: unknown) => {
+          // Never throw across the wire: log, and let the device's resend retry it.
+          logger.error({ err, topic: packet.topic }, 'device message handler failed');
+          done();
+        },
+      );
+    };
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        reject(err instanceof Error ? err : new Error(String(err)));
+      };
+      client.on('error', (err) => {
+        logger.error({ err: err.message }, 'MQTT client error');
+        fail(err);
+      });
+      client.on('close', () => {
+        if (this.subscribed) logger.warn('MQTT connection to the broker closed; reconnecting');
+        this.subscribed = false;
+      });
+      client.on('connect', (connack) => {
+        // Small packets both ways (events in, acks out): no Nagle delay.
+        const socket = client.stream as { setNoDelay?: (on: boolean) => void };
+        socket.setNoDelay?.(true);
+        // A resumed session keeps its subscriptions; a clean one needs them again.
+        if (connack.sessionPresent && this.subscribed) return;
+        const wanted = Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }]));
+        client.subscribe(wanted, (err, granted) => {
+          if (err) return fail(err);
+          const refused = (granted ?? []).filter((g) => g.qos !== 1);
+          if (refused.length > 0) {
+            return fail(new Error(`broker refused QoS 1 for ${refused.map((g) => `${g.topic} (granted ${g.qos})`).join(', ')}`));
+          }
+          this.subscribed = true;
+          logger.info({ subscriptions: filters }, 'subscribed at QoS 1');
+          if (!settled) {
+            settled = true;
+            resolve();
+          }
+        });
+      });
+      client.connect();
+    });
+  }
+
+  publish(topic: string, payload: string): Promise<void> {
+    const client = this.client;
+    if (!client) return Promise.reject(new Error('MQTT link is not started'));
+    return new Promise((resolve, reject) => client.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+  }
+
+  async close(): Promise<void> {
+    this.subscribed = false;
+    const client = this.client;
+    this.client = null;
+    if (client) await client.endAsync();
+  }
+}

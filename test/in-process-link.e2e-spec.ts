@@ -1,0 +1,141 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import mqtt, { type MqttClient } from 'mqtt';
+import { deviceTopic } from '../libs/protocol/src';
+
+/**
+ * The embedded gateway reads devices through aedes in process, not over an MQTT
+ * client: this checks what the ingest path relies on — back-pressure per
+ * device, order, only the subscribed filters, QoS 1 acks to the right device.
+ */
+const HARNESS = join(__dirname, '..', 'dist', 'test', 'support', 'in-process-link.harness.js');
+
+interface Fact {
+  ready?: { port: number; readyBefore: boolean; readyAfter: boolean };
+  received?: { topic: string; payload: string };
+  published?: string;
+}
+
+class Harness {
+  readonly facts: Fact[] = [];
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    createInterface({ input: child.stdout }).on('line', (line) => this.facts.push(JSON.parse(line) as Fact));
+  }
+
+  static async start(): Promise<Harness> {
+    const h = new Harness(spawn(process.execPath, [HARNESS]));
+    await h.until(() => h.ready !== undefined, 'the harness to start');
+    return h;
+  }
+
+  get ready() {
+    return this.facts.find((f) => f.ready)?.ready;
+  }
+
+  get received(): string[] {
+    return this.facts.flatMap((f) => (f.received ? [`${f.received.topic} ${f.received.payload}`] : []));
+  }
+
+  send(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  async until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; facts so far: ${JSON.stringify(this.facts)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  stop(): void {
+    this.child.kill();
+  }
+}
+
+describe('the embedded broker’s in-process link', () => {
+  let harness: Harness;
+  const devices: MqttClient[] = [];
+
+  const connect = async (deviceId: string) => {
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${harness.ready!.port}`, {
+      clientId: deviceId,
+      username: deviceId,
+      password: `pw-${deviceId}`,
+      reconnectPeriod: 0,
+    });
+    devices.push(client);
+    return client;
+  };
+
+  beforeEach(async () => {
+    harness = await Harness.start();
+  });
+
+  afterEach(async () => {
+    await Promise.all(devices.splice(0).map((d) => d.endAsync(true)));
+    harness.stop();
+  });
+
+  it('is ready only once subscribed', () => {
+    expect(harness.ready).toMatchObject({ readyBefore: false, readyAfter: true });
+  });
+
+  // aedes hands over a socket read's packets together and reads the socket again
+  // only when all of them were taken: a held delivery stops that device.
+  it('reads no more from a device while its last delivery is held, then delivers the rest in order', async () => {
+    const device = await connect('bin-1');
+    const topic = deviceTopic('bin-1', 'events');
+    harness.send('hold');
+    await new Promise((r) => setTimeout(r, 50));
+    await device.publishAsync(topic, 'm1', { qos: 1 });
+    await harness.until(() => harness.received.length >= 1, 'the first message');
+    for (let i = 2; i <= 5; i++) void device.publishAsync(topic, `m${i}`, { qos: 1 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(harness.received).toEqual([`${topic} m1`]);
+
+    harness.send('release');
+    await harness.until(() => harness.received.length === 5, 'the other four');
+    expect(harness.received).toEqual([1, 2, 3, 4, 5].map((i) => `${topic} m${i}`));
+  });
+
+  it('keeps delivering other devices while one device’s delivery is held', async () => {
+    const slow = await connect('bin-slow');
+    const other = await connect('bin-other');
+    harness.send('hold');
+    await new Promise((r) => setTimeout(r, 50));
+    await slow.publishAsync(deviceTopic('bin-slow', 'events'), 's1', { qos: 1 });
+    await harness.until(() => harness.received.length >= 1, 'the held message');
+    await other.publishAsync(deviceTopic('bin-other', 'events'), 'o1', { qos: 1 });
+    await harness.until(() => harness.received.length >= 2, 'the other device’s message');
+    expect(harness.received).toEqual([`${deviceTopic('bin-slow', 'events')} s1`, `${deviceTopic('bin-other', 'events')} o1`]);
+    harness.send('release');
+  });
+
+  it('delivers the filters it subscribed to and nothing else', async () => {
+    const device = await connect('bin-2');
+    await device.publishAsync(deviceTopic('bin-2', 'telemetry'), 't', { qos: 1 });
+    await device.publishAsync(deviceTopic('bin-2', 'events'), 'e', { qos: 1 });
+    await harness.until(() => harness.received.length >= 1, 'the event');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(harness.received).toEqual([`${deviceTopic('bin-2', 'events')} e`]);
+  });
+
+  it('publishes an ack at QoS 1 to the device it is for and to no other', async () => {
+    const a = await connect('bin-a');
+    const b = await connect('bin-b');
+    const gotA: { topic: string; payload: string; qos: number }[] = [];
+    const gotB: string[] = [];
+    a.on('message', (topic, payload, packet) => gotA.push({ topic, payload: payload.toString(), qos: packet.qos }));
+    b.on('message', (topic) => gotB.push(topic));
+    await a.subscribeAsync(deviceTopic('bin-a', 'acks'), { qos: 1 });
+    await b.subscribeAsync(deviceTopic('bin-b', 'acks'), { qos: 1 });
+
+    harness.send(`publish ${deviceTopic('bin-a', 'acks')} {"eventId":"e1"}`);
+    await harness.until(() => gotA.length === 1 && harness.facts.some((f) => f.published), 'the ack');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(gotA).toEqual([{ topic: deviceTopic('bin-a', 'acks'), payload: '{"eventId":"e1"}', qos: 1 }]);
+    expect(gotB).toEqual([]);
+  });
+});

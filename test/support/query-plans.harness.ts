@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Database, openDatabase, statementName } from '../../libs/persistence/src/database';
+import * as SQL from '../../libs/persistence/src/ingest/ingest.sql';
+
+/**
+ * For test/query-plans.e2e-spec.ts (PGlite loads its WASM through a dynamic
+ * import, which jest cannot run on Node 20). The worst case for the embedded
+ * database's prepared statements: the maintenance's VACUUM ANALYZE records the
+ * tables as empty, the hot path runs its lookups past PostgreSQL's five custom
+ * plans so a generic plan is cached, then the tables fill up. Prints, as JSON,
+ * each lookup's plan and rows, and the planner's row estimate of device_event
+ * before and after the maintenance timer ran.
+ */
+const COMMUNITY = '00000000-0000-4000-8000-000000000001';
+const DEVICE = 'bin-plan';
+const TABLE_ROWS = 30_000;
+const MAINTENANCE_INTERVAL_MS = 300;
+
+const LOOKUPS = {
+  devices: { sql: SQL.SELECT_DEVICES, empty: ['bin-none'], probe: ['bin-7', DEVICE, 'bin-unknown'] },
+  storedAcks: {
+    sql: SQL.SELECT_STORED_ACKS,
+    empty: [{ device_id: DEVICE, event_id: 'none' }],
+    probe: [
+      { device_id: DEVICE, event_id: 'e17' },
+      { device_id: DEVICE, event_id: 'new' },
+    ],
+  },
+  cardHolders: { sql: SQL.LOCK_CARD_HOLDERS, empty: ['04A1B2C3'], probe: ['0000002A', '00000007'] },
+} as const;
+
+const quoted = (json: unknown) => `'${JSON.stringify(json).replace(/'/g, "''")}'`;
+
+async function estimatedEvents(db: Database): Promise<number> {
+  const [row] = await db.transaction((q) =>
+    q<{ n: number }>(`SELECT reltuples::integer AS n FROM pg_class WHERE relname = 'device_event'`),
+  );
+  return row!.n;
+}
+
+async function withDatabase<T>(maintenanceIntervalMs: number | undefined, fn: (db: Database) => Promise<T>): Promise<T> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'jifen-plans-'));
+  const db = await openDatabase({ dataDir, maintenanceIntervalMs });
+  try {
+    await db.transaction(async (q) => {
+      await q(`INSERT INTO community (id, name, deposit_points_per_unit) VALUES ('${COMMUNITY}', 'c', '{}')`);
+      await q(`INSERT INTO device (id, kind, community_id, password_hash) VALUES ('${DEVICE}', 'bin', '${COMMUNITY}', 'x')`);
+      return [];
+    });
+    return await fn(db);
+  } finally {
+    await db.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const fillEvents = (rows: number) => `
+  INSERT INTO device_event (device_id, event_id, type, payload, received_at, result, ack)
+  SELECT '${DEVICE}', 'e' || i, 'deposit', '{}', now(), 'credited', '{"eventId":"e' || i || '"}' FROM generate_series(1, ${rows}) i`;
+
+/** Plans and rows of the hot path's lookups, prepared on empty tables and used on full ones. */
+async function probePlans(db: Database): Promise<Record<string, { plan: string; rows: unknown[] }>> {
+  await db.maintain(); // statistics now say: no events, no residents, no cards
+  for (let i = 0; i < 8; i++) {
+    for (const lookup of Object.values(LOOKUPS)) await db.transaction((q) => q(lookup.sql, [JSON.stringify(lookup.empty)]));
+  }
+  await db.transaction(async (q) => {
+    await q(fillEvents(TABLE_ROWS));
+    await q(`INSERT INTO resident (id, community_id, name)
+             SELECT ('00000000-0000-4000-a000-' || lpad(i::text, 12, '0'))::uuid, '${COMMUNITY}', 'r' || i
+             FROM generate_series(1, ${TABLE_ROWS}) i`);
+    await q(`INSERT INTO card (uid, resident_id)
+             SELECT upper(lpad(to_hex(i), 8, '0')), ('00000000-0000-4000-a000-' || lpad(i::text, 12, '0'))::uuid
+             FROM generate_series(1, ${TABLE_ROWS}) i`);
+    await q(`INSERT INTO device (id, kind, community_id, password_hash)
+             SELECT 'bin-' || i, 'bin', '${COMMUNITY}', 'x' FROM generate_series(1, ${TABLE_ROWS}) i`);
+    return [];
+  });
+  const probes: Record<string, { plan: string; rows: unknown[] }> = {};
+  for (const [name, lookup] of Object.entries(LOOKUPS)) {
+    // The cached generic plan itself: EXPLAIN EXECUTE of the statement the hot path
+    // prepared (the hot path's own query function would try to PREPARE an EXPLAIN).
+    const explained = await db.prisma.$queryRawUnsafe<{ 'QUERY PLAN': string }[]>(
+      `EXPLAIN EXECUTE ${statementName(lookup.sql)}(${quoted(lookup.probe)})`,
+    );
+    probes[name] = {
+      plan: explained.map((r) => r['QUERY PLAN']).join('\n'),
+      rows: await db.transaction((q) => q(lookup.sql, [JSON.stringify(lookup.probe)])),
+    };
+  }
+  return probes;
+}
+
+/** The planner's estimate of device_event's rows right after a fill, and once the maintenance timer ran. */
+async function probeMaintenance(db: Database) {
+  await db.transaction((q) => q(fillEvents(2000)));
+  const estimateBeforeTimer = await estimatedEvents(db);
+  await new Promise((resolve) => setTimeout(resolve, MAINTENANCE_INTERVAL_MS * 4));
+  return { estimateBeforeTimer, estimateAfterTimer: await estimatedEvents(db), tableRows: 2000 };
+}
+
+async function main(): Promise<void> {
+  const probes = await withDatabase(undefined, probePlans);
+  const maintenance = await withDatabase(MAINTENANCE_INTERVAL_MS, probeMaintenance);
+  process.stdout.write(JSON.stringify({ ...probes, maintenance }));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
