@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
 import { DomainError } from '../../../../libs/domain/src';
 import { AdminTokenRepository } from '../../../../libs/persistence/src';
+import type { RequestWithActor } from './roles';
 
 export function hashAdminToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -16,7 +16,7 @@ export class AdminAuthGuard implements CanActivate {
   constructor(@Inject(AdminTokenRepository) private readonly tokens: AdminTokenRepository) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request & { adminName?: string }>();
+    const req = context.switchToHttp().getRequest<RequestWithActor & { adminName?: string }>();
     const header = req.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) {
@@ -31,6 +31,8 @@ export class AdminAuthGuard implements CanActivate {
     }
     if (name === null) throw new DomainError('unauthorized', 'the admin token is not valid; check it, or ask for a new one');
     req.adminName = name;
+    // Until staff users exist every token is the bootstrap admin's.
+    req.actor = { userId: 'bootstrap', name, role: 'admin', label: `staff:${name}` };
     return true;
   }
 }
