@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type Ack, type DeviceEvent, ackSchema, deviceTopic } from '../../libs/protocol/src';
+import { isScaled } from './test-mode';
 
 export interface TestDeviceOptions {
   url: string;
@@ -30,6 +31,11 @@ export class TestDevice {
   private seq = 0;
 
   constructor(readonly options: TestDeviceOptions) {}
+
+  /** A registered device on a test gateway: the mode's MQTT version (5 for an external broker), resends every second. */
+  static connectRegistered(url: string, device: { id: string; password: string }): Promise<TestDevice> {
+    return TestDevice.connect({ url, deviceId: device.id, password: device.password, protocolVersion: isScaled ? 5 : 4, resendMs: 1000 });
+  }
 
   static async connect(options: TestDeviceOptions): Promise<TestDevice> {
     const device = new TestDevice(options);

@@ -1,32 +1,75 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import {
   AdminTokenRepository,
+  AuditLogRepository,
+  BuildingRepository,
+  CardRepository,
   CommunityRepository,
   DeadLetterRepository,
   DeviceRepository,
+  HouseholdRepository,
+  IdempotencyRepository,
+  LedgerReportsRepository,
+  ExpiryRepository,
+  LedgerRepository,
+  ResidentImportRepository,
   ResidentRepository,
+  StaffRepository,
+  SupermarketRepository,
 } from '../../../libs/persistence/src';
+import { ActorCache } from './http/actor-cache';
+import { AdminAuthGuard } from './http/admin-auth.guard';
+import { AuditLogController } from './http/audit-log.controller';
+import { AuditInterceptor, GATEWAY_LOGGER } from './http/audit.interceptor';
+import { CardsController } from './http/cards.controller';
 import { CommunitiesController } from './http/communities.controller';
 import { BrokerControl, DevicesController } from './http/devices.controller';
 import { HealthController, HealthProbe } from './http/health.controller';
+import { HeldDepositClaims, LedgerHeldDepositClaims } from './http/held-deposit-claims';
+import { HouseholdsController } from './http/households.controller';
+import { IdempotencyInterceptor } from './http/idempotency.interceptor';
+import { ImportsController } from './http/imports.controller';
+import { ExpiryController } from './http/expiry.controller';
+import { LedgerController } from './http/ledger.controller';
+import { RateLimiter } from './http/rate-limiter';
+import { ReportsController } from './http/reports.controller';
 import { ResidentsController } from './http/residents.controller';
+import { StaffController } from './http/staff.controller';
+import { SupermarketController } from './http/supermarket.controller';
 import { DeviceLivenessTracker } from './ingest/device-liveness';
 import { DeviceMessagesController } from './ingest/device-messages.controller';
 import { IngestService } from './ingest/ingest.service';
+import type { Logger } from './logging/logger';
 import { DeviceCredentials } from './registry/device-credentials';
+import { ResidentImportService } from './registry/resident-import.service';
 
 /** Everything built before Nest starts (database, broker, transport), handed in as values. */
 export interface GatewayRuntime {
   communities: CommunityRepository;
   residents: ResidentRepository;
+  buildings: BuildingRepository;
+  households: HouseholdRepository;
+  cards: CardRepository;
+  residentImports: ResidentImportRepository;
   devices: DeviceRepository;
   deadLetters: DeadLetterRepository;
   adminTokens: AdminTokenRepository;
+  staff: StaffRepository;
+  auditLog: AuditLogRepository;
+  idempotency: IdempotencyRepository;
+  /** API calls per token (or caller address) and minute: API_RATE_LIMIT_PER_MINUTE. */
+  rateLimiter: RateLimiter;
+  logger: Logger;
   credentials: DeviceCredentials;
   liveness: DeviceLivenessTracker;
   ingest: IngestService;
   brokerControl: BrokerControl;
   health: HealthProbe;
+  ledger: LedgerRepository;
+  expiry: ExpiryRepository;
+  reports: LedgerReportsRepository;
+  supermarket: SupermarketRepository;
 }
 
 @Module({})
@@ -35,18 +78,55 @@ export class AppModule {
     const providers: Provider[] = [
       { provide: CommunityRepository, useValue: runtime.communities },
       { provide: ResidentRepository, useValue: runtime.residents },
+      { provide: BuildingRepository, useValue: runtime.buildings },
+      { provide: HouseholdRepository, useValue: runtime.households },
+      { provide: CardRepository, useValue: runtime.cards },
+      { provide: ResidentImportRepository, useValue: runtime.residentImports },
+      // Replaced by the ledger's claim of held deposits; until then a bind claims nothing.
+      { provide: HeldDepositClaims, useValue: new LedgerHeldDepositClaims(runtime.ledger) },
+      ResidentImportService,
       { provide: DeviceRepository, useValue: runtime.devices },
       { provide: DeadLetterRepository, useValue: runtime.deadLetters },
       { provide: AdminTokenRepository, useValue: runtime.adminTokens },
+      { provide: StaffRepository, useValue: runtime.staff },
+      { provide: AuditLogRepository, useValue: runtime.auditLog },
+      { provide: IdempotencyRepository, useValue: runtime.idempotency },
+      { provide: RateLimiter, useValue: runtime.rateLimiter },
+      { provide: GATEWAY_LOGGER, useValue: runtime.logger },
+      { provide: ActorCache, useValue: new ActorCache() },
+      // Every HTTP route needs a token and @Roles unless @Public(), even one whose controller forgets @UseGuards.
+      { provide: APP_GUARD, useClass: AdminAuthGuard },
+      // In this order: a replayed Idempotency-Key answer never reaches the audit interceptor.
+      { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+      { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       { provide: DeviceCredentials, useValue: runtime.credentials },
       { provide: DeviceLivenessTracker, useValue: runtime.liveness },
       { provide: IngestService, useValue: runtime.ingest },
       { provide: BrokerControl, useValue: runtime.brokerControl },
       { provide: HealthProbe, useValue: runtime.health },
+      { provide: LedgerRepository, useValue: runtime.ledger },
+      { provide: ExpiryRepository, useValue: runtime.expiry },
+      { provide: LedgerReportsRepository, useValue: runtime.reports },
+      { provide: SupermarketRepository, useValue: runtime.supermarket },
     ];
     return {
       module: AppModule,
-      controllers: [CommunitiesController, ResidentsController, DevicesController, HealthController, DeviceMessagesController],
+      controllers: [
+        StaffController,
+        AuditLogController,
+        CommunitiesController,
+        ResidentsController,
+        HouseholdsController,
+        CardsController,
+        ImportsController,
+        DevicesController,
+        HealthController,
+        DeviceMessagesController,
+        LedgerController,
+        ExpiryController,
+        ReportsController,
+        SupermarketController,
+      ],
       providers,
     };
   }

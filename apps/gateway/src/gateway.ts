@@ -8,9 +8,12 @@ import { type Persistence, type PersistenceOptions, openPersistence, openPersist
 import { allDevicesFilter, sharedFilter } from '../../../libs/protocol/src';
 import { type AdminTokenState, bootstrapAdminToken } from './admin-token.bootstrap';
 import { AppModule } from './app.module';
+import { ExpiryJob } from './jobs/expiry.job';
 import { EmbeddedBroker } from './broker/embedded-broker';
 import { type GatewayConfig, isEmbeddedBroker } from './config/gateway-config';
 import { ApiErrorFilter } from './http/api-error.filter';
+import { CSV_CONTENT_TYPES } from './http/imports.controller';
+import { RateLimiter } from './http/rate-limiter';
 import { DeadLetterWriter } from './ingest/dead-letter.writer';
 import { DeviceLivenessTracker } from './ingest/device-liveness';
 import { IngestService } from './ingest/ingest.service';
@@ -18,6 +21,7 @@ import { type BrokerLink, MqttClientLink } from './ingest/broker-link';
 import { MqttIngestServer } from './ingest/mqtt-ingest.server';
 import { type Logger, NestPinoLogger } from './logging/logger';
 import { DeviceCredentials } from './registry/device-credentials';
+import { IMPORT_MAX_BYTES } from './registry/resident-import.service';
 
 export class HttpPortInUseError extends Error {
   constructor(readonly port: number) {
@@ -126,13 +130,26 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       AppModule.forRoot({
         communities: db.communities,
         residents: db.residents,
+        buildings: db.buildings,
+        households: db.households,
+        cards: db.cards,
+        residentImports: db.residentImports,
         devices,
         deadLetters: deadLetterRepository,
         adminTokens,
+        staff: db.staff,
+        auditLog: db.auditLog,
+        idempotency: db.idempotency,
+        rateLimiter: new RateLimiter(config.API_RATE_LIMIT_PER_MINUTE),
+        logger,
         credentials,
         liveness,
         ingest,
         brokerControl: { disconnectDevice: (id) => broker?.disconnectDevice(id) ?? false },
+        ledger: db.ledger,
+        expiry: db.expiry,
+        reports: db.reports,
+        supermarket: db.supermarket,
         health: {
           check: async () => {
             const database = await db.ping().then(
@@ -152,6 +169,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     );
     cleanups.push(() => app.close());
     app.useBodyParser('json', { limit: '256kb' });
+    // CSV uploads (the resident import) arrive as bytes: UTF-8 or Excel's GB18030 is decided there.
+    app.useBodyParser('raw', { type: CSV_CONTENT_TYPES, limit: IMPORT_MAX_BYTES });
     app.useGlobalFilters(new ApiErrorFilter(logger));
     const openApi = SwaggerModule.createDocument(
       app,
@@ -182,6 +201,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     // Last: a first start that fails on a busy port must not make a token that
     // is never shown (the next start would find one and print nothing).
     const adminToken = await bootstrapAdminToken(adminTokens, config.ADMIN_TOKEN);
+    const expiryJob = new ExpiryJob(db.expiry, logger);
+    expiryJob.start();
+    cleanups.push(() => expiryJob.stop());
     return {
       httpPort,
       mqttPort: broker?.port ?? null,

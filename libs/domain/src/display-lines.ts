@@ -1,4 +1,5 @@
 import type { AckReason, Display } from '../../protocol/src';
+import { maskName } from './registry/mask-name';
 
 /**
  * The short lines a device shows as they are (it knows nothing of points rules).
@@ -22,8 +23,11 @@ export function creditedDisplay(points: number, balance: number): Display {
   return { zh: `+${points} 积分，余额 ${balance}`, en: `+${points} points, balance ${balance}` };
 }
 
-export function balanceDisplay(balance: number): Display {
-  return { zh: `余额 ${balance} 积分`, en: `Balance ${balance} points` };
+/** With a name (a counter reader identifying the resident), the name masked: 张*丰, A***e. */
+export function balanceDisplay(balance: number, name?: string): Display {
+  if (name === undefined) return { zh: `余额 ${balance} 积分`, en: `Balance ${balance} points` };
+  const masked = maskName(name);
+  return { zh: `${masked} 余额 ${balance} 积分`, en: `${masked}: balance ${balance} points` };
 }
 
 export function pendingUnknownCardDisplay(points: number): Display {

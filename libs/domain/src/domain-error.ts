@@ -7,9 +7,23 @@ export const DOMAIN_ERROR_CODES = [
   'unauthorized',
   'not-found',
   'card-already-bound',
+  'card-not-active',
+  'unsupported-media-type',
   'device-id-taken',
   'unknown-community',
   'conflict',
+  'forbidden',
+  'idempotency-key-reused',
+  'rate-limited',
+  'insufficient-points',
+  'already-reversed',
+  'already-closed',
+  'out-of-stock',
+  'item-inactive',
+  'already-cancelled',
+  'cancel-window-passed',
+  'gift-limit-reached',
+  'wrong-community',
 ] as const;
 export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 

@@ -63,6 +63,16 @@ describe('judgeEvent', () => {
       });
     });
 
+    it('rejects a deposit with a blocked (lost or replaced) card as card-blocked and credits nothing', () => {
+      expect(judge({ event: deposit, device: device('bin'), holder: { ...localHolder, isBlocked: true } })).toMatchObject({
+        result: 'rejected',
+        reason: 'card-blocked',
+        points: 0,
+        creditPoints: 0,
+        residentId: 'resident-local',
+      });
+    });
+
     it('has no reason when credited', () => {
       expect(judge({ event: deposit, device: device('bin') })).not.toHaveProperty('reason');
     });
@@ -183,6 +193,22 @@ describe('judgeEvent', () => {
       const { display } = judge({ event: tap, device: device('counter') });
       expect(display.zh).toContain('120');
       expect(display.en).toContain('120');
+    });
+
+    it('at a counter shows the holder’s name masked', () => {
+      const { display } = judge({ event: tap, device: device('counter'), holder: { ...localHolder, name: '张三丰' } });
+      expect(display.zh).toContain('张*丰');
+      expect(display.zh).not.toContain('三');
+      expect(display.en).toContain('张*丰');
+    });
+
+    it.each<DeviceKind>(['counter', 'terminal'])('with a card reported lost is rejected card-blocked at a %s', (kind) => {
+      expect(judge({ event: tap, device: device(kind), holder: { ...localHolder, isBlocked: true } })).toMatchObject({
+        result: 'rejected',
+        reason: 'card-blocked',
+        creditPoints: 0,
+        display: REASON_DISPLAY['card-blocked'],
+      });
     });
 
     it('at a terminal is rejected: no activity is open yet', () => {

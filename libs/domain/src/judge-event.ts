@@ -16,6 +16,10 @@ export interface CardHolder {
   residentId: string;
   communityId: string;
   balance: number;
+  /** Shown masked on a counter reader's display. */
+  name?: string;
+  /** Reported lost, or replaced by a new card: taps and deposits are refused (and kept). */
+  isBlocked?: boolean;
 }
 
 export interface EventOutcome {
@@ -64,6 +68,7 @@ export function judgeEvent({ event, device, holder, rates, time }: JudgeEventInp
   // Never show (or store) another community's resident or balance on this device.
   const localHolder = holder && holder.communityId === device.communityId ? holder : null;
   if (time.kind === 'too-late') return rejectedOutcome('too-late', localHolder);
+  if (localHolder?.isBlocked) return rejectedOutcome('card-blocked', localHolder);
 
   switch (event.type) {
     case 'deposit': {
@@ -100,7 +105,7 @@ export function judgeEvent({ event, device, holder, rates, time }: JudgeEventInp
           creditPoints: 0,
           residentId: localHolder.residentId,
           balanceAfter: localHolder.balance,
-          display: balanceDisplay(localHolder.balance),
+          display: balanceDisplay(localHolder.balance, localHolder.name),
         };
       }
       // Activities and check-in come with the activities issue; until then no

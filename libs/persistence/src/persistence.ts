@@ -1,11 +1,22 @@
 import { type Database, type DatabaseMode, type DatabaseOptions, openDatabase } from './database';
 import type { AppliedMigrations } from './migrate';
 import { type IngestOptions, IngestRepository } from './ingest/ingest.repository';
+import { ExpiryRepository } from './ledger/expiry.repository';
+import { LedgerRepository } from './ledger/ledger.repository';
+import { LedgerReportsRepository } from './reports/ledger-reports.repository';
 import { AdminTokenRepository } from './registry/admin-token.repository';
+import { AuditLogRepository } from './registry/audit-log.repository';
+import { BuildingRepository } from './registry/building.repository';
+import { CardRepository } from './registry/card.repository';
 import { CommunityRepository } from './registry/community.repository';
 import { DeadLetterRepository } from './registry/dead-letter.repository';
 import { DeviceRepository } from './registry/device.repository';
+import { HouseholdRepository } from './registry/household.repository';
+import { IdempotencyRepository } from './registry/idempotency.repository';
+import { ResidentImportRepository } from './registry/resident-import.repository';
 import { ResidentRepository } from './registry/resident.repository';
+import { StaffRepository } from './registry/staff.repository';
+import { SupermarketRepository } from './supermarket/supermarket.repository';
 
 /** Everything the gateway asks of storage: repositories, nothing of Prisma or SQL. */
 export interface Persistence {
@@ -13,10 +24,21 @@ export interface Persistence {
   readonly migrations: AppliedMigrations;
   readonly communities: CommunityRepository;
   readonly residents: ResidentRepository;
+  readonly buildings: BuildingRepository;
+  readonly households: HouseholdRepository;
+  readonly cards: CardRepository;
+  readonly residentImports: ResidentImportRepository;
   readonly devices: DeviceRepository;
   readonly deadLetters: DeadLetterRepository;
   readonly adminTokens: AdminTokenRepository;
+  readonly staff: StaffRepository;
+  readonly auditLog: AuditLogRepository;
+  readonly idempotency: IdempotencyRepository;
   readonly ingest: IngestRepository;
+  readonly ledger: LedgerRepository;
+  readonly expiry: ExpiryRepository;
+  readonly reports: LedgerReportsRepository;
+  readonly supermarket: SupermarketRepository;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -32,10 +54,22 @@ export function repositoriesOver(db: Database, options: PersistenceOptions): Per
     migrations: db.migrations,
     communities: new CommunityRepository(db.prisma),
     residents: new ResidentRepository(db.prisma),
+    buildings: new BuildingRepository(db.prisma),
+    households: new HouseholdRepository(db.prisma),
+    cards: new CardRepository(db.prisma),
+    residentImports: new ResidentImportRepository(db.prisma),
     devices: new DeviceRepository(db.prisma),
     deadLetters: new DeadLetterRepository(db.prisma),
     adminTokens: new AdminTokenRepository(db.prisma),
+    staff: new StaffRepository(db.prisma),
+    auditLog: new AuditLogRepository(db.prisma),
+    idempotency: new IdempotencyRepository(db.prisma),
     ingest: new IngestRepository(db, options.ingest),
+    ledger: new LedgerRepository(db),
+    expiry: new ExpiryRepository(db, new LedgerRepository(db)),
+    reports: new LedgerReportsRepository(db),
+    // LedgerRepository holds no state: its own instance posts into the supermarket's transactions.
+    supermarket: new SupermarketRepository(db, new LedgerRepository(db)),
     ping: () => db.ping(),
     close: () => db.close(),
   };

@@ -113,7 +113,9 @@ UPDATE "ledger_entry" SET
     "credit_resident_id" = "resident_id",
     "credit_balance_after" = "balance_after";
 
--- Chain them with the canonical form the application uses (libs/domain/src/ledger/entry-hash.ts):
+-- Chain them with the canonical form the application uses (libs/domain/src/ledger/entry-hash.ts;
+-- device_event_id is not covered: the hot path learns it only when the row is written, and the
+-- idempotency key names the event):
 -- each field as <UTF-8 byte length>:<text>, null as ~, joined by nothing;
 -- hash = sha256_hex(prev_hash || '\n' || canonical); the first prev_hash is 64 zeros.
 CREATE FUNCTION "ledger_canonical_field"(v TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
@@ -141,7 +143,6 @@ BEGIN
       || "ledger_canonical_field"(e."credit_account")
       || "ledger_canonical_field"(e."amount"::text)
       || "ledger_canonical_field"(e."source"::text)
-      || "ledger_canonical_field"(e."device_event_id"::text)
       || "ledger_canonical_field"(NULL)
       || "ledger_canonical_field"(NULL)
       || "ledger_canonical_field"(e."idempotency_key")
@@ -164,9 +165,13 @@ CREATE TABLE "ledger_chain_head" (
     "hash" TEXT NOT NULL,
     CONSTRAINT "ledger_chain_head_pkey" PRIMARY KEY ("community_id")
 );
+-- Every community has a head (made with the community from now on): writers lock it.
 INSERT INTO "ledger_chain_head" ("community_id", "chain_seq", "hash")
-    SELECT DISTINCT ON ("community_id") "community_id", "chain_seq", "hash"
-    FROM "ledger_entry" ORDER BY "community_id", "chain_seq" DESC;
+    SELECT c."id", COALESCE(last."chain_seq", 0), COALESCE(last."hash", repeat('0', 64))
+    FROM "community" c
+    LEFT JOIN LATERAL (
+        SELECT "chain_seq", "hash" FROM "ledger_entry" e WHERE e."community_id" = c."id" ORDER BY "chain_seq" DESC LIMIT 1
+    ) last ON true;
 
 ALTER TABLE "ledger_entry" DROP CONSTRAINT "ledger_entry_balance_after_non_negative";
 DROP INDEX "ledger_entry_resident_id_id_idx";
@@ -184,10 +189,12 @@ ALTER TABLE "ledger_entry"
     ADD CONSTRAINT "ledger_entry_balances_non_negative" CHECK ("debit_balance_after" >= 0 AND "credit_balance_after" >= 0),
     ADD CONSTRAINT "ledger_entry_closes_a_pending" CHECK (("kind" IN ('settle', 'void')) = ("pending_entry_id" IS NOT NULL));
 CREATE UNIQUE INDEX "ledger_entry_community_id_chain_seq_key" ON "ledger_entry"("community_id", "chain_seq");
--- A pending entry is settled or voided once; an entry is reversed once.
-CREATE UNIQUE INDEX "ledger_entry_pending_entry_id_key" ON "ledger_entry"("pending_entry_id");
-CREATE UNIQUE INDEX "ledger_entry_reverses_entry_id_key" ON "ledger_entry"("reverses_entry_id");
-CREATE INDEX "ledger_entry_debit_resident_id_idx" ON "ledger_entry"("debit_resident_id", "id");
+-- A pending entry is settled or voided once; an entry is reversed once. Partial:
+-- device credits (most entries) have neither, nor a resident on the debit side, and
+-- every index entry costs the ingest hot path.
+CREATE UNIQUE INDEX "ledger_entry_pending_entry_id_key" ON "ledger_entry"("pending_entry_id") WHERE "pending_entry_id" IS NOT NULL;
+CREATE UNIQUE INDEX "ledger_entry_reverses_entry_id_key" ON "ledger_entry"("reverses_entry_id") WHERE "reverses_entry_id" IS NOT NULL;
+CREATE INDEX "ledger_entry_debit_resident_id_idx" ON "ledger_entry"("debit_resident_id", "id") WHERE "debit_resident_id" IS NOT NULL;
 CREATE INDEX "ledger_entry_credit_resident_id_idx" ON "ledger_entry"("credit_resident_id", "id");
 CREATE INDEX "ledger_entry_community_id_created_at_idx" ON "ledger_entry"("community_id", "created_at");
 CREATE TRIGGER "ledger_entry_append_only" BEFORE UPDATE OR DELETE ON "ledger_entry"

@@ -50,6 +50,10 @@ describe('loadGatewayConfig', () => {
       expect(config().LATENESS_DAYS).toBe(7);
     });
 
+    it('allows 600 admin API calls per token and minute', () => {
+      expect(config().API_RATE_LIMIT_PER_MINUTE).toBe(600);
+    });
+
     it('ignores variables it does not know', () => {
       expect(loadGatewayConfig({ PATH: '/usr/bin', HOME: '/root' })).toEqual(config());
     });
@@ -106,6 +110,8 @@ describe('loadGatewayConfig', () => {
       ['DATABASE_URL', 'mysql://x', /must be a PostgreSQL URL/],
       ['LOG_LEVEL', 'loud', /expected one of/],
       ['LATENESS_DAYS', '0', /at least 1/],
+      ['API_RATE_LIMIT_PER_MINUTE', '0', /at least 1/],
+      ['API_RATE_LIMIT_PER_MINUTE', 'lots', /must be a number/],
       ['MQTT_SHARE_GROUP', 'has spaces', /1-32 letters/],
     ])('names %s=%s and says what is wrong', (name, value, what) => {
       const problem = problemFor({ [name]: value }, name);

@@ -8,9 +8,23 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   unauthorized: 401,
   'not-found': 404,
   'card-already-bound': 409,
+  'card-not-active': 409,
+  'unsupported-media-type': 415,
   'device-id-taken': 409,
   'unknown-community': 400,
   conflict: 409,
+  forbidden: 403,
+  'idempotency-key-reused': 422,
+  'rate-limited': 429,
+  'insufficient-points': 409,
+  'already-reversed': 409,
+  'already-closed': 409,
+  'out-of-stock': 409,
+  'item-inactive': 409,
+  'already-cancelled': 409,
+  'cancel-window-passed': 409,
+  'gift-limit-reached': 409,
+  'wrong-community': 422,
 };
 
 /** Every API error has one shape: `{ "error": { "code", "message" } }`. */
@@ -40,11 +54,19 @@ export class ApiErrorFilter implements ExceptionFilter {
       return { status: 400, code: 'invalid-json', message: 'the request body is not valid JSON' };
     }
     if (bodyParser?.type === 'entity.too.large') {
-      return { status: 413, code: 'body-too-large', message: 'the request body is too large' };
+      const limit = (bodyParser as { limit?: unknown }).limit;
+      const size =
+        typeof limit !== 'number' ? null : limit >= 1 << 20 ? `${Math.round(limit / (1 << 20))} MB` : `${Math.round(limit / 1024)} KB`;
+      const mb = size ? ` (${size} at most)` : '';
+      return {
+        status: 413,
+        code: 'body-too-large',
+        message: `请求内容太大${mb}：CSV 文件请拆成几个小文件分别导入 / the request body is too large${mb}; split a CSV file into smaller files`,
+      };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const code = status === 404 ? 'not-found' : status === 401 ? 'unauthorized' : `http-${status}`;
+      const code = status === 404 ? 'not-found' : status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : `http-${status}`;
       return { status, code, message: exception.message };
     }
     return { status: 500, code: 'internal', message: 'something went wrong on the server; it has been logged' };

@@ -7,6 +7,7 @@ import { BATTERY_KINDS } from '../../../../libs/protocol/src';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { openApiSchema } from './openapi';
 import { parseBody } from './parse-body';
+import { Roles } from './roles';
 
 function isTimeZone(tz: string): boolean {
   try {
@@ -41,6 +42,7 @@ export class CommunitiesController {
 
   @Post()
   @HttpCode(201)
+  @Roles('admin')
   @ApiOperation({ summary: 'Create a community (its time zone judges daily caps and activity windows)' })
   @ApiBody({ schema: openApiSchema(createCommunityBody) })
   create(@Body() body: unknown) {
@@ -49,6 +51,7 @@ export class CommunitiesController {
   }
 
   @Get(':id')
+  @Roles('admin', 'credit_admin', 'credit_collector', 'clerk', 'operator', 'auditor')
   @ApiOperation({ summary: 'A community and its points table' })
   async get(@Param('id') id: string) {
     const community = await this.communities.find(parseId(id, 'community'));

@@ -11,6 +11,7 @@ import { DeviceCredentials, generateDevicePassword, hashDevicePassword } from '.
 import { AdminAuthGuard } from './admin-auth.guard';
 import { openApiSchema } from './openapi';
 import { parseBody } from './parse-body';
+import { Roles } from './roles';
 
 /** Lets the API drop a live connection; a no-op with an external broker. */
 export abstract class BrokerControl {
@@ -49,6 +50,7 @@ export class DevicesController {
 
   @Post('devices')
   @HttpCode(201)
+  @Roles('admin', 'operator')
   @ApiOperation({ summary: 'Register a device; its MQTT password is shown only in this answer' })
   @ApiBody({ schema: openApiSchema(createDeviceBody) })
   async create(@Body() body: unknown) {
@@ -67,6 +69,7 @@ export class DevicesController {
   }
 
   @Get('devices/:id')
+  @Roles('admin', 'operator', 'auditor')
   @ApiOperation({ summary: 'A device with its liveness and event counts by outcome' })
   async get(@Param('id') id: string) {
     const device = await this.devices.find(id);
@@ -75,6 +78,7 @@ export class DevicesController {
   }
 
   @Patch('devices/:id')
+  @Roles('admin', 'operator')
   @ApiOperation({ summary: 'Disable or re-enable a device; a disabled device is disconnected at once' })
   @ApiBody({ schema: openApiSchema(updateDeviceBody) })
   async update(@Param('id') id: string, @Body() body: unknown) {
@@ -88,6 +92,7 @@ export class DevicesController {
   }
 
   @Get('dead-letters')
+  @Roles('admin', 'operator', 'auditor')
   @ApiOperation({ summary: 'Messages that could not be answered with an ack, newest first' })
   @ApiQuery({ name: 'deviceId', required: false })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 100, maximum: 1000 } })

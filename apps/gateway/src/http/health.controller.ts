@@ -1,12 +1,14 @@
 import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Public } from './roles';
 
 export abstract class HealthProbe {
   abstract check(): Promise<{ broker: boolean; database: boolean; subscriptions: boolean; details: Record<string, unknown> }>;
 }
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(@Inject(HealthProbe) private readonly probe: HealthProbe) {}

@@ -1,4 +1,5 @@
-import { type ExecutionContext, SetMetadata, createParamDecorator } from '@nestjs/common';
+import { type ExecutionContext, SetMetadata, applyDecorators, createParamDecorator } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
 import type { Request } from 'express';
 
 /**
@@ -10,8 +11,16 @@ export type StaffRole = (typeof STAFF_ROLES)[number];
 
 export const ROLES_KEY = 'jifen:roles';
 
-/** The roles allowed to call a handler (or every handler of a controller). */
-export const Roles = (...roles: StaffRole[]) => SetMetadata(ROLES_KEY, roles);
+/**
+ * The roles allowed to call a handler (or every handler of a controller). The
+ * OpenAPI document shows them as `x-roles` on each operation.
+ */
+export const Roles = (...roles: StaffRole[]) => applyDecorators(SetMetadata(ROLES_KEY, roles), ApiExtension('x-roles', roles));
+
+export const PUBLIC_KEY = 'jifen:public';
+
+/** No token needed (health checks). Everything else needs one, and @Roles. */
+export const Public = () => SetMetadata(PUBLIC_KEY, true);
 
 /** Who is calling: set by the auth guard on every authenticated request. */
 export interface Actor {
@@ -21,6 +30,12 @@ export interface Actor {
   role: StaffRole;
   /** `staff:<name>`: what ledger entries and audit records show as "who". */
   label: string;
+  /**
+   * The one community this staff member works for, or null for district staff
+   * (and the bootstrap admin). Each endpoint that touches a community's data
+   * checks it.
+   */
+  communityId: string | null;
 }
 
 export type RequestWithActor = Request & { actor?: Actor };

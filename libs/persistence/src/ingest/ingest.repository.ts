@@ -7,14 +7,31 @@ import {
   type DeviceKind,
   type EventOutcome,
   type EventTime,
+  type ResidentPoints,
+  type SealedLedgerEntry,
+  accountName,
   buildAck,
   judgeEvent,
   judgeEventTime,
   rejectedOutcome,
+  residentAccount,
+  sealEntries,
   serializeAck,
+  systemAccount,
 } from '../../../domain/src';
 import type { Database, SqlQuery } from '../database';
+import { entryRow, lockChainHeads, residentsOf, writeBackRows } from '../ledger/append-entries';
 import * as SQL from './ingest.sql';
+
+interface HolderRow {
+  uid: string;
+  card_status: 'active' | 'lost' | 'replaced' | 'unbound';
+  resident_id: string;
+  community_id: string;
+  name: string;
+  balance: number;
+  pending_points: number;
+}
 
 /** An event that passed the protocol schema. */
 export interface ValidIngestItem {
@@ -142,49 +159,79 @@ export class IngestRepository {
     }
 
     const fresh = unique.filter((i) => !ackByKey.has(keyOf(i.deviceId, eventIdOf(i))));
-    const uids = [...new Set(fresh.flatMap((i) => (i.kind === 'valid' ? [i.event.cardUid] : [])))];
+    const freshValid = fresh.filter((i) => i.kind === 'valid');
+    // Locks in the ledger's order (libs/persistence/src/ledger): chain heads, then residents.
+    const heads = await lockChainHeads(
+      query,
+      freshValid.map((i) => devices.get(i.deviceId)!.community_id),
+    );
+    const uids = [...new Set(freshValid.map((i) => i.event.cardUid))];
     const holders = new Map<string, CardHolder>();
-    const balances = new Map<string, number>();
+    const points = new Map<string, ResidentPoints>();
     if (uids.length > 0) {
-      const rows = await q<{ uid: string; resident_id: string; community_id: string; balance: number }>(SQL.LOCK_CARD_HOLDERS, uids);
+      const rows = await q<HolderRow>(SQL.LOCK_CARD_HOLDERS, uids);
       for (const r of rows) {
-        holders.set(r.uid, { residentId: r.resident_id, communityId: r.community_id, balance: r.balance });
-        balances.set(r.resident_id, r.balance);
+        // An unbound card is nobody's: its deposits are held like an unknown card's.
+        if (r.card_status === 'unbound') continue;
+        holders.set(r.uid, {
+          residentId: r.resident_id,
+          communityId: r.community_id,
+          balance: r.balance,
+          name: r.name,
+          isBlocked: r.card_status !== 'active',
+        });
+        points.set(r.resident_id, { balance: r.balance, pendingPoints: r.pending_points });
       }
     }
 
+    const createdAt = new Date(this.now());
     const judged = fresh.map((item) => {
       const device = devices.get(item.deviceId)!;
       const time = this.eventTime(item);
-      const outcome = this.judge(item, time, device, holders, balances);
-      if (outcome.creditPoints > 0 && outcome.residentId && outcome.balanceAfter !== null) {
-        balances.set(outcome.residentId, outcome.balanceAfter);
-      }
+      const outcome = this.judge(item, time, device, holders, points);
       const ack = serializeAck(buildAck(eventIdOf(item), outcome));
       ackByKey.set(keyOf(item.deviceId, eventIdOf(item)), { ack, isRepeat: false });
-      return { item, time, device, outcome, ack };
+      // Sealed now, in event order, so each credit's balance is the one its ack shows.
+      let entry: SealedLedgerEntry | null = null;
+      if (outcome.creditPoints > 0 && outcome.residentId) {
+        entry = sealEntries(
+          [
+            {
+              communityId: device.community_id,
+              kind: 'posted',
+              debitAccount: accountName(systemAccount('issuance', device.community_id)),
+              creditAccount: accountName(residentAccount(outcome.residentId)),
+              amount: outcome.creditPoints,
+              source: 'device_event',
+              pendingEntryId: null,
+              reversesEntryId: null,
+              idempotencyKey: `device-event:${item.deviceId}:${eventIdOf(item)}`,
+              actor: `device:${item.deviceId}`,
+              reason: null,
+              createdAt,
+            },
+          ],
+          heads,
+          points,
+        )[0]!;
+        if (entry.creditBalanceAfter !== outcome.balanceAfter) {
+          throw new Error(`ledger balance ${entry.creditBalanceAfter} differs from the judged ${outcome.balanceAfter}`);
+        }
+      }
+      return { item, time, outcome, ack, entry };
     });
 
     if (judged.length > 0) {
-      const credited = new Set<string>();
-      const rows = judged.map(({ item, time, device, outcome, ack }) => {
-        const isCredit = outcome.creditPoints > 0;
-        if (isCredit) credited.add(outcome.residentId!);
-        return {
-          ...eventRow(item, time),
-          ...outcomeColumns(outcome),
-          ack,
-          credit: outcome.creditPoints,
-          balance_after: isCredit ? outcome.balanceAfter : null,
-          community_id: isCredit ? device.community_id : null,
-          idempotency_key: isCredit ? `device-event:${item.deviceId}:${eventIdOf(item)}` : null,
-          actor: `device:${item.deviceId}`,
-        };
-      });
-      const newBalances = [...credited].map((id) => ({ id, balance: balances.get(id) }));
+      const events = judged.map(({ item, time, outcome, ack }) => ({ ...eventRow(item, time), ...outcomeColumns(outcome), ack }));
+      const entries = judged.flatMap(({ item, entry }) =>
+        entry ? [{ ...entryRow(entry), device_id: item.deviceId, event_id: eventIdOf(item) }] : [],
+      );
+      const { residents, heads: headRows } = writeBackRows(points, residentsOf(judged.flatMap((j) => (j.entry ? [j.entry] : []))), heads);
       const [written] = await query<{ stored: number; posted: number; balanced: number }>(SQL.WRITE_BATCH, [
-        JSON.stringify(rows),
-        JSON.stringify(newBalances),
+        JSON.stringify(events),
+        JSON.stringify(entries),
+        JSON.stringify(residents),
+        JSON.stringify(entries.length > 0 ? headRows : []),
       ]);
       if (!written || written.stored !== judged.length) {
         // Another replica stored one of these events after we looked: our
@@ -214,13 +261,13 @@ export class IngestRepository {
     time: EventTime | null,
     device: DeviceRow,
     holders: Map<string, CardHolder>,
-    balances: Map<string, number>,
+    points: Map<string, ResidentPoints>,
   ): EventOutcome {
     if (item.kind === 'invalid' || time === null) {
       return device.is_active ? rejectedOutcome('invalid-event') : rejectedOutcome('device-inactive');
     }
     const holder = holders.get(item.event.cardUid);
-    const current = holder ? { ...holder, balance: balances.get(holder.residentId) ?? holder.balance } : null;
+    const current = holder ? { ...holder, balance: points.get(holder.residentId)?.balance ?? holder.balance } : null;
     return judgeEvent({
       event: item.event,
       device: { kind: device.kind, communityId: device.community_id, isActive: device.is_active },

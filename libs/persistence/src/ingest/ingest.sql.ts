@@ -4,6 +4,7 @@
  * array parameters and expands them with jsonb_to_recordset, so a whole batch is one
  * round trip per step, in SQL that PostgreSQL 15 and PGlite (18) both accept.
  */
+import { ENTRY_COLUMNS, ENTRY_RECORD, entryValues } from '../ledger/ledger.sql';
 
 /**
  * The ack stored the first time, for repeats: looked up before judging; null for
@@ -33,8 +34,8 @@ WITH holders AS MATERIALIZED (
   SELECT u.uid, (SELECT c.resident_id FROM card c WHERE c.uid = u.uid) AS resident_id
   FROM jsonb_array_elements_text($1::jsonb) AS u(uid)
 )
-SELECT h.uid, r.id AS resident_id, r.community_id, r.balance
-FROM resident r JOIN holders h ON h.resident_id = r.id
+SELECT h.uid, c.status::text AS card_status, r.id AS resident_id, r.community_id, r.name, r.balance, r.pending_points
+FROM resident r JOIN holders h ON h.resident_id = r.id JOIN card c ON c.uid = h.uid
 WHERE r.id = ANY (ARRAY(SELECT resident_id FROM holders WHERE resident_id IS NOT NULL))
 ORDER BY r.id
 FOR UPDATE OF r`;
@@ -42,19 +43,21 @@ FOR UPDATE OF r`;
 /**
  * All writes of a batch in one statement (ARCHITECTURE.md measured one CTE per
  * batch at about twice the rate of separate statements): store each judged event
- * with its outcome and ack, post a ledger entry for each credit, set the new
- * balances. Answers how many events were stored: fewer than sent means another
+ * with its outcome and ack, append the sealed ledger entries of the credits
+ * (linked to their stored event), set the residents' new points and the chain
+ * heads. Answers how many events were stored: fewer than sent means another
  * replica committed one of them after this batch looked, and the caller rolls
  * back and retries (the retry then finds its stored ack).
  *
- * $1: events with their outcome, credit and ledger columns; $2: final balances.
+ * $1: events with their outcome; $2: sealed ledger entries with the device_id and
+ * event_id of their event; $3: residents' new points; $4: chain heads.
  */
 export const WRITE_BATCH = `
 WITH v AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(
     device_id text, event_id text, seq bigint, type text, card_uid text, resident_id uuid, payload jsonb,
     occurred_at timestamptz, received_at timestamptz, is_clock_ahead boolean, result text, reason text,
-    points integer, ack text, credit integer, balance_after integer, community_id uuid, idempotency_key text, actor text)
+    points integer, ack text)
 ), stored AS (
   INSERT INTO device_event (device_id, event_id, seq, type, card_uid, resident_id, payload, occurred_at, received_at,
                             is_clock_ahead, result, reason, points, ack)
@@ -64,17 +67,23 @@ WITH v AS (
   ON CONFLICT (device_id, event_id) DO NOTHING
   RETURNING id, device_id, event_id
 ), posted AS (
-  INSERT INTO ledger_entry (community_id, resident_id, amount, balance_after, source, device_event_id, idempotency_key, actor)
-  SELECT v.community_id, v.resident_id, v.credit, v.balance_after, 'device_event', stored.id, v.idempotency_key, v.actor
-  FROM v JOIN stored ON stored.device_id = v.device_id AND stored.event_id = v.event_id
-  WHERE v.credit > 0
+  INSERT INTO ledger_entry (${ENTRY_COLUMNS})
+  SELECT ${entryValues('l').replace('l.device_event_id', 'stored.id')}
+  FROM jsonb_to_recordset($2::jsonb) AS l(${ENTRY_RECORD}, device_id text, event_id text)
+  JOIN stored ON stored.device_id = l.device_id AND stored.event_id = l.event_id
   RETURNING 1
 ), balanced AS (
-  UPDATE resident r SET balance = b.balance
-  FROM jsonb_to_recordset($2::jsonb) AS b(id uuid, balance integer)
+  UPDATE resident r SET balance = b.balance, pending_points = b.pending_points
+  FROM jsonb_to_recordset($3::jsonb) AS b(id uuid, balance integer, pending_points integer)
   WHERE r.id = b.id
+  RETURNING 1
+), chained AS (
+  UPDATE ledger_chain_head SET chain_seq = n.chain_seq, hash = n.hash
+  FROM jsonb_to_recordset($4::jsonb) AS n(community_id uuid, chain_seq bigint, hash text)
+  WHERE ledger_chain_head.community_id = n.community_id
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM stored)::integer AS stored,
        (SELECT count(*) FROM posted)::integer AS posted,
-       (SELECT count(*) FROM balanced)::integer AS balanced`;
+       (SELECT count(*) FROM balanced)::integer AS balanced,
+       (SELECT count(*) FROM chained)::integer AS chained`;

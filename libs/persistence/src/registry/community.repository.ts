@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_DEPOSIT_POINTS_PER_UNIT, type DepositPointsPerUnit } from '../../../domain/src';
+import { DEFAULT_DEPOSIT_POINTS_PER_UNIT, type DepositPointsPerUnit, GENESIS_HASH } from '../../../domain/src';
 import type { PrismaClient } from '../generated/prisma/client';
 
 export interface CommunityRecord {
@@ -14,14 +14,19 @@ export class CommunityRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   async create(input: { name: string; timezone: string; depositPointsPerUnit?: Partial<DepositPointsPerUnit> }): Promise<CommunityRecord> {
-    const row = await this.prisma.community.create({
-      data: {
-        id: randomUUID(),
-        name: input.name,
-        timezone: input.timezone,
-        depositPointsPerUnit: { ...DEFAULT_DEPOSIT_POINTS_PER_UNIT, ...input.depositPointsPerUnit },
-      },
-    });
+    const id = randomUUID();
+    // With its ledger chain's head: every ledger writer locks it (libs/persistence/src/ledger).
+    const [row] = await this.prisma.$transaction([
+      this.prisma.community.create({
+        data: {
+          id,
+          name: input.name,
+          timezone: input.timezone,
+          depositPointsPerUnit: { ...DEFAULT_DEPOSIT_POINTS_PER_UNIT, ...input.depositPointsPerUnit },
+        },
+      }),
+      this.prisma.ledgerChainHead.create({ data: { communityId: id, chainSeq: 0n, hash: GENESIS_HASH } }),
+    ]);
     return toRecord(row);
   }
 

@@ -1,27 +1,59 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { DOMAIN_ERROR_CODES, DomainError, type DomainErrorCode } from '../../../domain/src/domain-error';
 import { DataDirLockedError } from '../data-dir-lock';
 import type { Persistence, PersistenceOptions } from '../persistence';
 import { IngestRepository } from '../ingest/ingest.repository';
+import { ExpiryRepository } from '../ledger/expiry.repository';
+import { LedgerRepository } from '../ledger/ledger.repository';
+import { LedgerReportsRepository } from '../reports/ledger-reports.repository';
 import { AdminTokenRepository } from '../registry/admin-token.repository';
+import { AuditLogRepository } from '../registry/audit-log.repository';
+import { BuildingRepository } from '../registry/building.repository';
+import { CardRepository } from '../registry/card.repository';
 import { CommunityRepository } from '../registry/community.repository';
 import { DeadLetterRepository } from '../registry/dead-letter.repository';
 import { DeviceRepository } from '../registry/device.repository';
+import { HouseholdRepository } from '../registry/household.repository';
+import { IdempotencyRepository } from '../registry/idempotency.repository';
+import { ResidentImportRepository } from '../registry/resident-import.repository';
 import { ResidentRepository } from '../registry/resident.repository';
+import { StaffRepository } from '../registry/staff.repository';
+import { SupermarketRepository } from '../supermarket/supermarket.repository';
 import { REPOSITORY_NAMES, type RepositoryName, type SerializedError, type WorkerReply, type WorkerRequest } from './protocol';
 
 const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
   communities: CommunityRepository,
   residents: ResidentRepository,
+  buildings: BuildingRepository,
+  households: HouseholdRepository,
+  cards: CardRepository,
+  residentImports: ResidentImportRepository,
   devices: DeviceRepository,
   deadLetters: DeadLetterRepository,
   adminTokens: AdminTokenRepository,
+  staff: StaffRepository,
+  auditLog: AuditLogRepository,
+  idempotency: IdempotencyRepository,
   ingest: IngestRepository,
+  ledger: LedgerRepository,
+  expiry: ExpiryRepository,
+  reports: LedgerReportsRepository,
+  supermarket: SupermarketRepository,
 };
 
 function revive(error: SerializedError): Error {
   if (error.name === 'DataDirLockedError') {
     return new DataDirLockedError(String(error.fields['dataDir']), Number(error.fields['holderPid']));
+  }
+  // A DomainError (its code maps to an HTTP status) is one again on this side of the thread.
+  if (error.name === 'DomainError' && (DOMAIN_ERROR_CODES as readonly unknown[]).includes(error.fields['code'])) {
+    const details = error.fields['details'];
+    return new DomainError(
+      error.fields['code'] as DomainErrorCode,
+      error.message,
+      details && typeof details === 'object' ? (details as Record<string, unknown>) : undefined,
+    );
   }
   return Object.assign(new Error(error.message), { name: error.name }, error.fields);
 }

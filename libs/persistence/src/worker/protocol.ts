@@ -1,7 +1,25 @@
 import type { AppliedMigrations } from '../migrate';
 import type { DatabaseMode } from '../database';
 
-export const REPOSITORY_NAMES = ['communities', 'residents', 'devices', 'deadLetters', 'adminTokens', 'ingest'] as const;
+export const REPOSITORY_NAMES = [
+  'communities',
+  'residents',
+  'buildings',
+  'households',
+  'cards',
+  'residentImports',
+  'devices',
+  'deadLetters',
+  'adminTokens',
+  'staff',
+  'auditLog',
+  'idempotency',
+  'ingest',
+  'ledger',
+  'expiry',
+  'reports',
+  'supermarket',
+] as const;
 export type RepositoryName = (typeof REPOSITORY_NAMES)[number];
 
 export type WorkerRequest =
@@ -26,6 +44,14 @@ export function serializeError(err: unknown): SerializedError {
   const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(err)) {
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') fields[key] = value;
+    // A DomainError's details are plain data (ids, counts): they cross as they are.
+    else if (key === 'details' && value !== null && typeof value === 'object') {
+      try {
+        fields[key] = JSON.parse(JSON.stringify(value)) as unknown;
+      } catch {
+        // not plain data: left out
+      }
+    }
   }
   return { name: err.name, message: err.message, fields };
 }
