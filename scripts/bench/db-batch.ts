@@ -54,6 +54,10 @@ async function main(): Promise<void> {
   const db = await openDatabase({ dataDir: dir });
   try {
     const registry = repositoriesOver(db, { dataDir: dir });
+    // Schema experiments (drop an index, ...): `DB_BATCH_SETUP_SQL='DROP INDEX x; ...'`.
+    for (const statement of (process.env['DB_BATCH_SETUP_SQL'] ?? '').split(';').filter((x) => x.trim())) {
+      await db.prisma.$executeRawUnsafe(statement);
+    }
     const spent = new Map<string, number>();
     const ingest = new IngestRepository(timedDatabase(db, spent));
     process.stderr.write(`setting up ${RESIDENTS} residents with cards and ${DEVICES} bins in ${dir}\n`);

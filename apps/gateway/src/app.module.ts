@@ -1,5 +1,6 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import {
   AdminTokenRepository,
   AuditLogRepository,
@@ -20,6 +21,8 @@ import {
 } from '../../../libs/persistence/src';
 import { ActorCache } from './http/actor-cache';
 import { AdminAuthGuard } from './http/admin-auth.guard';
+import { apiThrottlerOptions } from './http/api-rate-limit';
+import { ApiThrottlerGuard } from './http/api-throttler.guard';
 import { AuditLogController } from './http/audit-log.controller';
 import { AuditInterceptor, GATEWAY_LOGGER } from './http/audit.interceptor';
 import { CardsController } from './http/cards.controller';
@@ -32,11 +35,11 @@ import { IdempotencyInterceptor } from './http/idempotency.interceptor';
 import { ImportsController } from './http/imports.controller';
 import { ExpiryController } from './http/expiry.controller';
 import { LedgerController } from './http/ledger.controller';
-import { RateLimiter } from './http/rate-limiter';
 import { ReportsController } from './http/reports.controller';
 import { ResidentsController } from './http/residents.controller';
 import { StaffController } from './http/staff.controller';
 import { SupermarketController } from './http/supermarket.controller';
+import { TokenAuthenticator } from './http/token-authenticator';
 import { DeviceLivenessTracker } from './ingest/device-liveness';
 import { DeviceMessagesController } from './ingest/device-messages.controller';
 import { IngestService } from './ingest/ingest.service';
@@ -59,7 +62,7 @@ export interface GatewayRuntime {
   auditLog: AuditLogRepository;
   idempotency: IdempotencyRepository;
   /** API calls per token (or caller address) and minute: API_RATE_LIMIT_PER_MINUTE. */
-  rateLimiter: RateLimiter;
+  rateLimitPerMinute: number;
   logger: Logger;
   credentials: DeviceCredentials;
   liveness: DeviceLivenessTracker;
@@ -91,9 +94,16 @@ export class AppModule {
       { provide: StaffRepository, useValue: runtime.staff },
       { provide: AuditLogRepository, useValue: runtime.auditLog },
       { provide: IdempotencyRepository, useValue: runtime.idempotency },
-      { provide: RateLimiter, useValue: runtime.rateLimiter },
       { provide: GATEWAY_LOGGER, useValue: runtime.logger },
       { provide: ActorCache, useValue: new ActorCache() },
+      {
+        provide: TokenAuthenticator,
+        useFactory: (adminTokens: AdminTokenRepository, staff: StaffRepository, cache: ActorCache) =>
+          new TokenAuthenticator({ adminTokens, staff, cache }),
+        inject: [AdminTokenRepository, StaffRepository, ActorCache],
+      },
+      // In this order: the rate limit counts calls with a bad token or none (by address) before they are refused.
+      { provide: APP_GUARD, useClass: ApiThrottlerGuard },
       // Every HTTP route needs a token and @Roles unless @Public(), even one whose controller forgets @UseGuards.
       { provide: APP_GUARD, useClass: AdminAuthGuard },
       // In this order: a replayed Idempotency-Key answer never reaches the audit interceptor.
@@ -111,6 +121,7 @@ export class AppModule {
     ];
     return {
       module: AppModule,
+      imports: [ThrottlerModule.forRoot(apiThrottlerOptions(runtime.rateLimitPerMinute))],
       controllers: [
         StaffController,
         AuditLogController,

@@ -13,7 +13,6 @@ import { EmbeddedBroker } from './broker/embedded-broker';
 import { type GatewayConfig, isEmbeddedBroker } from './config/gateway-config';
 import { ApiErrorFilter } from './http/api-error.filter';
 import { CSV_CONTENT_TYPES } from './http/imports.controller';
-import { RateLimiter } from './http/rate-limiter';
 import { DeadLetterWriter } from './ingest/dead-letter.writer';
 import { DeviceLivenessTracker } from './ingest/device-liveness';
 import { IngestService } from './ingest/ingest.service';
@@ -140,7 +139,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         staff: db.staff,
         auditLog: db.auditLog,
         idempotency: db.idempotency,
-        rateLimiter: new RateLimiter(config.API_RATE_LIMIT_PER_MINUTE),
+        rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
         logger,
         credentials,
         liveness,

@@ -29,6 +29,15 @@ export interface DatabaseOptions {
 
 export const DEFAULT_MAINTENANCE_INTERVAL_MS = 15 * 60_000;
 
+export interface TransactionOptions {
+  /**
+   * The transaction aggregates over ranges (reports): let the planner choose
+   * sequential scans. Otherwise they are priced out (HOT_PATH_SETTINGS), since
+   * the hot path's statements are key lookups.
+   */
+  scans?: boolean;
+}
+
 /** Runs one statement inside a transaction and returns its rows. */
 export type SqlQuery = <R = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>;
 
@@ -40,7 +49,7 @@ export interface Database {
    * Prisma transaction costs ~3 ms of CPU against ~0.5 ms here (measured on
    * PGlite, scripts/bench). Prisma serves the admin side.
    */
-  transaction<T>(fn: (query: SqlQuery) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (query: SqlQuery) => Promise<T>, options?: TransactionOptions): Promise<T>;
   readonly migrations: AppliedMigrations;
   /** Call after a commit and before telling a device: makes the commit survive a power cut. */
   makeDurable(): Promise<void>;
@@ -126,9 +135,9 @@ async function openEmbedded(options: DatabaseOptions, migrationsDir: string): Pr
       prisma,
       migrations,
       // PGlite runs one transaction at a time; Prisma's queries wait on the same lock.
-      transaction: (fn) =>
+      transaction: (fn, options) =>
         pglite.transaction(async (tx) => {
-          await tx.exec(HOT_PATH_SETTINGS);
+          if (!options?.scans) await tx.exec(HOT_PATH_SETTINGS);
           return fn((sql, params) => preparedQuery(tx, prepared, sql, params));
         }),
       makeDurable: async () => {
@@ -183,10 +192,10 @@ async function openServer(url: string, options: DatabaseOptions, migrationsDir: 
     mode: 'server',
     prisma,
     migrations,
-    transaction: async (fn) => {
+    transaction: async (fn, options) => {
       const conn = await pool.connect();
       try {
-        await conn.query(`BEGIN; ${HOT_PATH_SETTINGS}`);
+        await conn.query(options?.scans ? 'BEGIN' : `BEGIN; ${HOT_PATH_SETTINGS}`);
         // Named statements: pg prepares each once per connection, so the hot
         // path's SQL is planned once, not once per batch.
         const result = await fn(

@@ -2,14 +2,13 @@ import { DomainError } from '../../../../libs/domain/src';
 import type { StaffActorRecord } from '../../../../libs/persistence/src';
 import { hashApiToken } from '../../../../libs/persistence/src/registry/api-token-hash';
 import { ActorCache } from './actor-cache';
-import { RateLimiter } from './rate-limiter';
 import { TokenAuthenticator } from './token-authenticator';
 
 const ADMIN_TOKEN = 'bootstrap-token-0123456789abcdef';
 const CLERK_TOKEN = 'jfs_clerk-token-0123456789abcdef';
 
 /** Plain-object stand-ins for the repositories: a map from token hash to holder. */
-function setUp(options: { perMinute?: number } = {}) {
+function setUp() {
   let now = 1_000_000;
   const admins = new Map([[hashApiToken(ADMIN_TOKEN), 'bootstrap']]);
   const staff = new Map<string, StaffActorRecord>([
@@ -29,7 +28,6 @@ function setUp(options: { perMinute?: number } = {}) {
     },
     staff: { findActorByTokenHash: async (hash) => staff.get(hash) ?? null },
     cache,
-    limiter: new RateLimiter(options.perMinute ?? 600, () => now),
   });
   return {
     authenticator,
@@ -38,6 +36,11 @@ function setUp(options: { perMinute?: number } = {}) {
     lookups: () => lookups,
     advance: (ms: number) => (now += ms),
   };
+}
+
+/** A fresh request each call, as each HTTP call is. */
+function req(authorization: string | undefined) {
+  return { headers: { authorization } };
 }
 
 async function failure(promise: Promise<unknown>): Promise<DomainError> {
@@ -53,7 +56,7 @@ async function failure(promise: Promise<unknown>): Promise<DomainError> {
 describe('TokenAuthenticator', () => {
   it('knows the bootstrap admin token as role admin of every community', async () => {
     const { authenticator } = setUp();
-    await expect(authenticator.authenticate(`Bearer ${ADMIN_TOKEN}`, '10.0.0.1')).resolves.toEqual({
+    await expect(authenticator.authenticate(req(`Bearer ${ADMIN_TOKEN}`))).resolves.toEqual({
       userId: 'bootstrap',
       name: 'bootstrap',
       role: 'admin',
@@ -64,7 +67,7 @@ describe('TokenAuthenticator', () => {
 
   it('knows a staff token as its user, with role and community', async () => {
     const { authenticator } = setUp();
-    await expect(authenticator.authenticate(`bearer ${CLERK_TOKEN}`, '10.0.0.1')).resolves.toEqual({
+    await expect(authenticator.authenticate(req(`bearer ${CLERK_TOKEN}`))).resolves.toEqual({
       userId: 'u-1',
       name: 'wang.fang',
       role: 'clerk',
@@ -75,49 +78,46 @@ describe('TokenAuthenticator', () => {
 
   it('refuses a missing header or an unknown token with unauthorized, saying what to send', async () => {
     const { authenticator } = setUp();
-    const missing = await failure(authenticator.authenticate(undefined, '10.0.0.1'));
+    const missing = await failure(authenticator.authenticate(req(undefined)));
     expect(missing.code).toBe('unauthorized');
     expect(missing.message).toContain('Authorization: Bearer');
-    const unknown = await failure(authenticator.authenticate('Bearer not-a-token-of-anyone', '10.0.0.1'));
+    const unknown = await failure(authenticator.authenticate(req('Bearer not-a-token-of-anyone')));
     expect(unknown.code).toBe('unauthorized');
     expect(unknown.message).toContain('ask an administrator');
   });
 
   it('remembers a good token for a while, and asks again once the cache is cleared', async () => {
     const { authenticator, cache, staff, lookups } = setUp();
-    await authenticator.authenticate(`Bearer ${CLERK_TOKEN}`, '10.0.0.1');
-    await authenticator.authenticate(`Bearer ${CLERK_TOKEN}`, '10.0.0.1');
+    await authenticator.authenticate(req(`Bearer ${CLERK_TOKEN}`));
+    await authenticator.authenticate(req(`Bearer ${CLERK_TOKEN}`));
     expect(lookups()).toBe(1);
     staff.clear(); // revoked in the database
-    await expect(authenticator.authenticate(`Bearer ${CLERK_TOKEN}`, '10.0.0.1')).resolves.toMatchObject({ role: 'clerk' });
+    await expect(authenticator.authenticate(req(`Bearer ${CLERK_TOKEN}`))).resolves.toMatchObject({ role: 'clerk' });
     cache.clear(); // what revoking through this process does
-    expect((await failure(authenticator.authenticate(`Bearer ${CLERK_TOKEN}`, '10.0.0.1'))).code).toBe('unauthorized');
+    expect((await failure(authenticator.authenticate(req(`Bearer ${CLERK_TOKEN}`)))).code).toBe('unauthorized');
   });
 
   it('looks a cached token up again after the cache time', async () => {
     const { authenticator, staff, advance } = setUp();
-    await authenticator.authenticate(`Bearer ${CLERK_TOKEN}`, '10.0.0.1');
+    await authenticator.authenticate(req(`Bearer ${CLERK_TOKEN}`));
     staff.clear(); // revoked by another replica
     advance(10_001);
-    expect((await failure(authenticator.authenticate(`Bearer ${CLERK_TOKEN}`, '10.0.0.1'))).code).toBe('unauthorized');
+    expect((await failure(authenticator.authenticate(req(`Bearer ${CLERK_TOKEN}`)))).code).toBe('unauthorized');
   });
 
-  it('limits calls per token and tells how long to wait', async () => {
-    const { authenticator } = setUp({ perMinute: 2 });
-    await authenticator.authenticate(`Bearer ${CLERK_TOKEN}`, '10.0.0.1');
-    await authenticator.authenticate(`Bearer ${CLERK_TOKEN}`, '10.0.0.2');
-    const limited = await failure(authenticator.authenticate(`Bearer ${CLERK_TOKEN}`, '10.0.0.3'));
-    expect(limited.code).toBe('rate-limited');
-    expect(limited.details).toEqual({ retryAfterSeconds: 30 });
-    // Another token is counted on its own.
-    await expect(authenticator.authenticate(`Bearer ${ADMIN_TOKEN}`, '10.0.0.1')).resolves.toMatchObject({ role: 'admin' });
+  it('asks once per request, however many guards ask', async () => {
+    const { authenticator, lookups } = setUp();
+    const request = req(`Bearer ${ADMIN_TOKEN}`);
+    const first = await authenticator.identifyRequest(request);
+    expect(first).toEqual({ actor: expect.objectContaining({ role: 'admin' }), tokenHash: hashApiToken(ADMIN_TOKEN) });
+    await expect(authenticator.authenticate(request)).resolves.toBe(first.actor);
+    expect(lookups()).toBe(1);
   });
 
-  it('counts failed attempts against the caller address, so guessing tokens is slowed', async () => {
-    const { authenticator } = setUp({ perMinute: 2 });
-    await failure(authenticator.authenticate('Bearer guess-1', '10.0.0.9'));
-    await failure(authenticator.authenticate('Bearer guess-2', '10.0.0.9'));
-    expect((await failure(authenticator.authenticate('Bearer guess-3', '10.0.0.9'))).code).toBe('rate-limited');
-    expect((await failure(authenticator.authenticate('Bearer guess-4', '10.0.0.8'))).code).toBe('unauthorized');
+  it('tells a missing token from a bad one', async () => {
+    const { authenticator } = setUp();
+    await expect(authenticator.identify(undefined)).resolves.toEqual({ actor: null, problem: 'no-token' });
+    await expect(authenticator.identify('Basic abc')).resolves.toEqual({ actor: null, problem: 'no-token' });
+    await expect(authenticator.identify('Bearer guess')).resolves.toEqual({ actor: null, problem: 'bad-token' });
   });
 });

@@ -66,11 +66,32 @@ describe('parseCsv', () => {
     expect(fieldsOf('5"号楼,a')).toEqual([['5"号楼', 'a']]);
   });
 
-  it('marks a record with text after a closing quote, and goes on reading the next ones', () => {
-    const records = parseCsv('"ab"c,d\n1,2');
-    expect(records[0]).toMatchObject({ line: 1, fields: ['abc', 'd'] });
-    expect(records[0]!.error).toContain('closing quote');
-    expect(records[1]).toEqual({ line: 2, fields: ['1', '2'] });
+  it('marks a record with text after a closing quote, naming its line, and goes on reading the next ones', () => {
+    const records = parseCsv('ref,name\r\n1,"李\r\n四"\r\n"ab"c,d\r\n2,"王"小明\r\n3,2');
+    expect(records[0]).toEqual({ line: 1, fields: ['ref', 'name'] });
+    expect(records[1]).toEqual({ line: 2, fields: ['1', '李\r\n四'] });
+    // The bad field is kept as written, quotes included; the record is marked, not dropped.
+    expect(records[2]).toMatchObject({ line: 4, fields: ['"ab"c', 'd'] });
+    expect(records[2]!.error).toContain('closing quote');
+    expect(records[3]).toMatchObject({ line: 5, fields: ['2', '"王"小明'] });
+    expect(records[3]!.error).toContain('closing quote');
+    expect(records[4]).toEqual({ line: 6, fields: ['3', '2'] });
+  });
+
+  it('does not mark a quoted value that starts with a doubled quote, nor a quote inside an unquoted field', () => {
+    expect(parseCsv('"""引号"" 里",5"号楼\n')).toEqual([{ line: 1, fields: ['"引号" 里', '5"号楼'] }]);
+    const both = parseCsv('5"号楼,"ab" ,x');
+    expect(both[0]).toMatchObject({ line: 1, fields: ['5"号楼', '"ab" ', 'x'] });
+    expect(both[0]!.error).toContain('closing quote');
+  });
+
+  it('reads a file mixing CRLF, LF and lone CR line breaks', () => {
+    expect(parseCsv('a,b\r\n1,2\n3,4\r5,6')).toEqual([
+      { line: 1, fields: ['a', 'b'] },
+      { line: 2, fields: ['1', '2'] },
+      { line: 3, fields: ['3', '4'] },
+      { line: 4, fields: ['5', '6'] },
+    ]);
   });
 
   it('fails on a quote that is never closed, naming the line it opened on', () => {
@@ -81,6 +102,14 @@ describe('parseCsv', () => {
       expect((err as CsvUnclosedQuoteError).line).toBe(3);
       expect((err as Error).message).toContain('line 3');
     }
+    expect.assertions(3);
+  });
+
+  it('counts the lines of earlier quoted line breaks, the BOM and CRLF when naming the unclosed quote', () => {
+    const text = '\uFEFF编号,姓名\r\n1,"张\r\n三"\r\n\r\n2,"李四\r\n3,王五\r\n';
+    expect(() => parseCsv(text)).toThrow(expect.objectContaining({ name: 'CsvUnclosedQuoteError', line: 5 }));
+    expect(() => parseCsv(text)).toThrow('第 5 行');
+    expect(() => parseCsv('"a')).toThrow(expect.objectContaining({ line: 1 }));
   });
 
   it('reads a large file quickly', () => {

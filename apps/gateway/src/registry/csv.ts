@@ -1,10 +1,12 @@
+import { CsvError, parse, type Options } from 'csv-parse/sync';
+
 /**
- * A CSV reader after RFC 4180, lenient where spreadsheets are: a leading
- * UTF-8 BOM is dropped, records end with CRLF, LF or a lone CR, and a quote in
- * the middle of an unquoted field is kept as text. Each record carries the
- * 1-based line it starts on, so staff can find a bad row in the file even when
- * quoted fields hold line breaks. No npm CSV parser is installed; this one is
- * small enough to read and is tested in csv.spec.ts.
+ * Reads an uploaded CSV file with csv-parse, lenient where spreadsheets are: a
+ * leading UTF-8 BOM is dropped, records end with CRLF, LF or a lone CR (mixed
+ * in one file too), rows may have more or fewer fields than the header, and a
+ * quote in the middle of an unquoted field is kept as text. Each record carries
+ * the 1-based line it starts on, so staff can find a bad row in the file even
+ * when quoted fields hold line breaks.
  */
 export interface CsvRecord {
   /** The file line (1-based) where the record starts. */
@@ -14,93 +16,82 @@ export interface CsvRecord {
   error?: string;
 }
 
-/** A quote opened on `line` is never closed: the rest of the file would be one field. */
+/** A quote in the record starting on `line` is never closed: the rest of the file would be one field. */
 export class CsvUnclosedQuoteError extends Error {
   constructor(readonly line: number) {
-    super(`第 ${line} 行：这里开始的英文双引号没有闭合 / line ${line}: a double quote opened on this line is never closed`);
+    super(
+      `第 ${line} 行：从这一行开始的内容里有英文双引号没有闭合 / line ${line}: a double quote in the row starting on this line is never closed`,
+    );
     this.name = 'CsvUnclosedQuoteError';
   }
 }
-
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const CR = 0x0d;
-const LF = 0x0a;
-const BOM = 0xfeff;
 
 const TEXT_AFTER_QUOTE =
   '引号用法不对：右引号后面必须紧跟逗号或换行；内容里的引号要写成两个（""） / ' +
   'a closing quote must be followed by a comma or the end of the line; write a quote inside a quoted value as ""';
 
+const RECORD_DELIMITERS = ['\r\n', '\n', '\r'];
+
+const READ: Options = {
+  bom: true,
+  // Listed rather than discovered: discovery keeps the first kind it meets and reads the others as text.
+  record_delimiter: RECORD_DELIMITERS,
+  // Blank lines stay records (one empty field) so every record's line can be counted; the caller skips them.
+  skip_empty_lines: false,
+  // The caller judges rows with more or fewer fields than the header.
+  relax_column_count: true,
+  // 5"号楼 is text. It also lets "ab"c through as the text "ab"c, which hasTextAfterClosingQuote then catches.
+  relax_quotes: true,
+  // Each record's source text, to count its line breaks: info.lines gives the line a record ends on, and counts a
+  // CRLF inside quotes as two.
+  raw: true,
+};
+
+/** With `raw: true` csv-parse returns these, though its types still say string[][]. */
+interface RawRecord {
+  record: string[];
+  raw: string;
+}
+
+const lineBreaksIn = (text: string) => text.match(/\r\n|\r|\n/g)?.length ?? 0;
+
+/**
+ * Whether a record (its source text) has a closing quote followed by something other than a comma or the line's end,
+ * which relax_quotes accepts silently: read strictly, csv-parse reports it as CSV_INVALID_CLOSING_QUOTE.
+ */
+function hasTextAfterClosingQuote(raw: string): boolean {
+  let found = false;
+  parse(raw, {
+    record_delimiter: RECORD_DELIMITERS,
+    relax_column_count: true,
+    skip_records_with_error: true,
+    on_skip: (err) => {
+      if (err?.code === 'CSV_INVALID_CLOSING_QUOTE') found = true;
+      return undefined;
+    },
+  });
+  return found;
+}
+
 export function parseCsv(input: string): CsvRecord[] {
-  const text = input.charCodeAt(0) === BOM ? input.slice(1) : input;
-  const n = text.length;
-  const records: CsvRecord[] = [];
-  if (n === 0) return records;
-  const endsField = (c: number) => c === COMMA || c === CR || c === LF;
-
-  let line = 1;
-  let recordLine = 1;
-  let fields: string[] = [];
-  let error: string | undefined;
-  let i = 0;
-  for (;;) {
-    if (text.charCodeAt(i) === QUOTE) {
-      const openedOn = line;
-      let value = '';
-      let chunk = i + 1;
-      let j = chunk;
-      for (;;) {
-        if (j >= n) throw new CsvUnclosedQuoteError(openedOn);
-        const c = text.charCodeAt(j);
-        if (c === QUOTE) {
-          if (text.charCodeAt(j + 1) === QUOTE) {
-            value += text.slice(chunk, j + 1);
-            j += 2;
-            chunk = j;
-            continue;
-          }
-          value += text.slice(chunk, j);
-          j++;
-          break;
-        }
-        // A CRLF inside quotes is one line break: count it at the LF.
-        if (c === LF || (c === CR && text.charCodeAt(j + 1) !== LF)) line++;
-        j++;
-      }
-      i = j;
-      if (i < n && !endsField(text.charCodeAt(i))) {
-        error ??= TEXT_AFTER_QUOTE;
-        let k = i;
-        while (k < n && !endsField(text.charCodeAt(k))) k++;
-        value += text.slice(i, k);
-        i = k;
-      }
-      fields.push(value);
-    } else {
-      let k = i;
-      while (k < n && !endsField(text.charCodeAt(k))) k++;
-      fields.push(text.slice(i, k));
-      i = k;
+  let rows: RawRecord[];
+  try {
+    rows = parse(input, READ) as unknown as RawRecord[];
+  } catch (err) {
+    if (err instanceof CsvError && err.code === 'CSV_QUOTE_NOT_CLOSED' && typeof err.raw === 'string') {
+      // err.raw is the unfinished record: everything from its first character to the end of the file.
+      throw new CsvUnclosedQuoteError(1 + lineBreaksIn(input.slice(0, input.length - err.raw.length)));
     }
-
-    if (i >= n) {
-      records.push(error ? { line: recordLine, fields, error } : { line: recordLine, fields });
-      return records;
-    }
-    const c = text.charCodeAt(i);
-    if (c === COMMA) {
-      i++;
-      continue;
-    }
-    i += c === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
-    line++;
-    records.push(error ? { line: recordLine, fields, error } : { line: recordLine, fields });
-    if (i >= n) return records; // a final line break ends the last record, it does not start one
-    fields = [];
-    error = undefined;
-    recordLine = line;
+    throw err;
   }
+  let line = 1;
+  return rows.map(({ record: fields, raw }) => {
+    const record: CsvRecord = { line, fields };
+    // A field that relax_quotes let through after a closing quote starts with the opening quote.
+    if (fields.some((f) => f.startsWith('"')) && hasTextAfterClosingQuote(raw)) record.error = TEXT_AFTER_QUOTE;
+    line += lineBreaksIn(raw);
+    return record;
+  });
 }
 
 /**

@@ -245,14 +245,17 @@ export class LedgerReportsRepository {
   async reconciliation(communityId: string, from: Date, to: Date): Promise<Reconciliation> {
     checkPeriod(from, to);
     const params = [communityId, from.toISOString(), to.toISOString()];
-    const { community, rows, events } = await this.db.transaction(async (q) => {
-      const [c] = await q<{ id: string; name: string }>('SELECT id, name FROM community WHERE id = $1::uuid', [communityId]);
-      return {
-        community: c,
-        rows: c ? await q<ReconciliationRow>(SQL.RECONCILIATION, params) : [],
-        events: c ? await q<{ result: string; reason: string | null; count: Num; points: Num }>(SQL.EVENT_COUNTS, params) : [],
-      };
-    });
+    const { community, rows, events } = await this.db.transaction(
+      async (q) => {
+        const [c] = await q<{ id: string; name: string }>('SELECT id, name FROM community WHERE id = $1::uuid', [communityId]);
+        return {
+          community: c,
+          rows: c ? await q<ReconciliationRow>(SQL.RECONCILIATION, params) : [],
+          events: c ? await q<{ result: string; reason: string | null; count: Num; points: Num }>(SQL.EVENT_COUNTS, params) : [],
+        };
+      },
+      { scans: true },
+    ); // aggregates over the whole community: sequential scans welcome
     if (!community) throw new DomainError('not-found', `no community with id ${communityId}`);
 
     const total = Object.fromEntries(MOVEMENT_KEYS.map((k) => [k, 0])) as unknown as Movements;
@@ -326,25 +329,28 @@ export class LedgerReportsRepository {
     checkPeriod(from, to);
     const params = [communityId, from.toISOString(), to.toISOString(), String(limit)];
     const ranked = <R extends { points: Num }>(rows: R[]) => rows.map((r, i) => ({ ...r, rank: i + 1, points: n(r.points) }));
-    return this.db.transaction(async (q) => {
-      const [c] = await q<{ id: string }>('SELECT id FROM community WHERE id = $1::uuid', [communityId]);
-      if (!c) throw new DomainError('not-found', `no community with id ${communityId}`);
-      const residents = await q<{ id: string; name: string; household: string | null; points: Num }>(SQL.TOP_RESIDENTS, params);
-      const households = await q<{ id: string; name: string; building: string | null; points: Num; residents: number }>(
-        SQL.TOP_HOUSEHOLDS,
-        params,
-      );
-      const buildings = await q<{ id: string; name: string; points: Num; residents: number }>(SQL.TOP_BUILDINGS, params);
-      return {
-        communityId,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        limit,
-        residents: ranked(residents),
-        households: ranked(households),
-        buildings: ranked(buildings),
-      };
-    });
+    return this.db.transaction(
+      async (q) => {
+        const [c] = await q<{ id: string }>('SELECT id FROM community WHERE id = $1::uuid', [communityId]);
+        if (!c) throw new DomainError('not-found', `no community with id ${communityId}`);
+        const residents = await q<{ id: string; name: string; household: string | null; points: Num }>(SQL.TOP_RESIDENTS, params);
+        const households = await q<{ id: string; name: string; building: string | null; points: Num; residents: number }>(
+          SQL.TOP_HOUSEHOLDS,
+          params,
+        );
+        const buildings = await q<{ id: string; name: string; points: Num; residents: number }>(SQL.TOP_BUILDINGS, params);
+        return {
+          communityId,
+          from: from.toISOString(),
+          to: to.toISOString(),
+          limit,
+          residents: ranked(residents),
+          households: ranked(households),
+          buildings: ranked(buildings),
+        };
+      },
+      { scans: true },
+    ); // aggregates over the whole community: sequential scans welcome
   }
 }
 
