@@ -193,4 +193,31 @@ describe(`the ledger: double entry, pending review, reversals, verify — ${mode
     expect(held).toMatchObject({ result: 'pending', reason: 'unknown-card' });
     expect(await balanceOf(api, other.residentId)).toBe(0);
   });
+
+  it('lets staff of one community post and read points only there', async () => {
+    const home = await resident();
+    const away = await resident();
+    const user = await api.ok<{ id: string }>('POST', '/api/v1/staff', {
+      name: `credit.${Date.now()}`,
+      role: 'credit_admin',
+      communityId: home.communityId,
+    });
+    const { token } = await api.ok<{ token: string }>('POST', `/api/v1/staff/${user.id}/tokens`, { label: 'desk' });
+    const staff = new ApiClient(gateway.baseUrl, token);
+
+    const ok = await staff.request<{ entry: Entry }>('POST', `/api/v1/residents/${home.residentId}/credits`, { amount: 3, reason: 'desk' });
+    expect(ok.status).toBe(201);
+    const refused = await staff.request('POST', `/api/v1/residents/${away.residentId}/credits`, { amount: 3, reason: 'desk' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('forbidden');
+    expect(await balanceOf(api, away.residentId)).toBe(0);
+
+    const awayEntry = (await credit(away.residentId, { amount: 5, reason: 'by the district' })).body.entry;
+    expect((await staff.request('POST', `/api/v1/ledger/entries/${awayEntry.id}/reverse`, { reason: 'x' })).status).toBe(403);
+    expect((await staff.request('GET', `/api/v1/ledger/entries/${awayEntry.id}`)).status).toBe(403);
+    expect((await staff.request('GET', `/api/v1/ledger/pending?communityId=${away.communityId}`)).status).toBe(403);
+    expect(await balanceOf(api, away.residentId)).toBe(5);
+    const own = await staff.request<{ ok: boolean; communities: number }>('GET', '/api/v1/ledger/verify');
+    expect(own.body).toMatchObject({ ok: true, communities: 1 });
+  });
 });

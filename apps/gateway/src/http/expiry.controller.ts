@@ -6,7 +6,8 @@ import { AdminAuthGuard } from './admin-auth.guard';
 import { parseId } from './communities.controller';
 import { openApiSchema } from './openapi';
 import { parseBody } from './parse-body';
-import { Roles } from './roles';
+import { assertCommunityAccess } from './community-access';
+import { type Actor, CurrentActor, Roles } from './roles';
 
 export const expiryPolicyBody = z.object({
   policy: z
@@ -32,8 +33,9 @@ export class ExpiryController {
     description: 'Spends use the oldest points first; a job posts what expired every hour as ledger entries to the expiry account.',
   })
   @ApiBody({ schema: openApiSchema(expiryPolicyBody) })
-  async setPolicy(@Param('id') id: string, @Body() body: unknown) {
+  async setPolicy(@Param('id') id: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
     const { policy } = parseBody(expiryPolicyBody, body);
+    assertCommunityAccess(actor, id);
     await this.expiry.setPolicy(parseId(id, 'community'), policy);
     return { communityId: id, policy };
   }
@@ -41,15 +43,18 @@ export class ExpiryController {
   @Get('residents/:id/expiry')
   @Roles('admin', 'credit_admin', 'credit_collector', 'clerk', 'auditor')
   @ApiOperation({ summary: "What of the resident's points expires when (and what has expired but is not posted yet)" })
-  async residentExpiry(@Param('id') id: string) {
-    return this.expiry.residentExpiry(parseId(id, 'resident'));
+  async residentExpiry(@Param('id') id: string, @CurrentActor() actor: Actor) {
+    const expiry = await this.expiry.residentExpiry(parseId(id, 'resident'));
+    assertCommunityAccess(actor, expiry.communityId);
+    return expiry;
   }
 
   @Post('communities/:id/expiry/run')
   @HttpCode(200)
   @Roles('admin', 'credit_admin')
   @ApiOperation({ summary: 'Post what has expired now, instead of waiting for the hourly job' })
-  async run(@Param('id') id: string) {
+  async run(@Param('id') id: string, @CurrentActor() actor: Actor) {
+    assertCommunityAccess(actor, id);
     return this.expiry.run(parseId(id, 'community'));
   }
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DomainError } from '../../../../libs/domain/src';
 import { LedgerRepository } from '../../../../libs/persistence/src';
 import { AdminAuthGuard } from './admin-auth.guard';
+import { assertCommunityAccess } from './community-access';
 import { parseId } from './communities.controller';
 import { openApiSchema } from './openapi';
 import { parseBody } from './parse-body';
@@ -70,6 +71,7 @@ export class LedgerController {
       actor: actor.label,
       idempotencyKey: idempotencyKeyOf(actor, idempotencyKey),
       isPending: input.pending || actor.role === 'credit_collector',
+      scope: actor.communityId,
     });
     return { entry: result.entries[0], isReplay: result.isReplay };
   }
@@ -79,8 +81,9 @@ export class LedgerController {
   @ApiOperation({ summary: 'The review queue: pending entries of a community not yet settled or voided, oldest first' })
   @ApiQuery({ name: 'communityId', required: true })
   @ApiQuery({ name: 'limit', required: false })
-  async pending(@Query() query: unknown) {
+  async pending(@Query() query: unknown, @CurrentActor() actor: Actor) {
     const { communityId, limit } = parseBody(pendingQuery, query);
+    assertCommunityAccess(actor, communityId);
     return { entries: await this.ledger.listPending(communityId, limit) };
   }
 
@@ -91,7 +94,7 @@ export class LedgerController {
   @ApiBody({ schema: openApiSchema(closePendingBody) })
   async settle(@Body() body: unknown, @CurrentActor() actor: Actor) {
     const input = parseBody(closePendingBody, body);
-    const result = await this.ledger.closePending({ ...input, action: 'settle', actor: actor.label });
+    const result = await this.ledger.closePending({ ...input, action: 'settle', actor: actor.label, scope: actor.communityId });
     return { entries: result.entries };
   }
 
@@ -102,7 +105,7 @@ export class LedgerController {
   @ApiBody({ schema: openApiSchema(closePendingBody) })
   async void(@Body() body: unknown, @CurrentActor() actor: Actor) {
     const input = parseBody(closePendingBody, body);
-    const result = await this.ledger.closePending({ ...input, action: 'void', actor: actor.label });
+    const result = await this.ledger.closePending({ ...input, action: 'void', actor: actor.label, scope: actor.communityId });
     return { entries: result.entries };
   }
 
@@ -113,15 +116,15 @@ export class LedgerController {
   @ApiBody({ schema: openApiSchema(reverseBody) })
   async reverse(@Param('id') id: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
     const { reason } = parseBody(reverseBody, body);
-    const result = await this.ledger.reverse({ entryId: parseEntryId(id), reason, actor: actor.label });
+    const result = await this.ledger.reverse({ entryId: parseEntryId(id), reason, actor: actor.label, scope: actor.communityId });
     return { entry: result.entries[0] };
   }
 
   @Get('ledger/entries/:id')
   @Roles('admin', 'credit_admin', 'credit_collector', 'auditor')
   @ApiOperation({ summary: 'One ledger entry with its chain position and hash' })
-  async entry(@Param('id') id: string) {
-    const entry = await this.ledger.find(parseEntryId(id));
+  async entry(@Param('id') id: string, @CurrentActor() actor: Actor) {
+    const entry = await this.ledger.find(parseEntryId(id), actor.communityId);
     if (!entry) throw new DomainError('not-found', `no ledger entry ${id}`);
     return entry;
   }
@@ -134,8 +137,11 @@ export class LedgerController {
       'Streams through the ledger page by page. `ok: false` with `firstMismatch` means the ledger was altered outside the gateway.',
   })
   @ApiQuery({ name: 'communityId', required: false })
-  async verify(@Query() query: unknown) {
+  async verify(@Query() query: unknown, @CurrentActor() actor: Actor) {
     const { communityId } = parseBody(verifyQuery, query);
-    return this.ledger.verify(communityId ? { communityId } : {});
+    // Staff of one community verify their own chain; district staff any or all.
+    const scoped = communityId ?? actor.communityId;
+    if (scoped) assertCommunityAccess(actor, scoped);
+    return this.ledger.verify(scoped ? { communityId: scoped } : {});
   }
 }

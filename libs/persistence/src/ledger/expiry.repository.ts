@@ -28,6 +28,7 @@ const PAGE = 500;
 const NO_RESIDENT = '00000000-0000-0000-0000-000000000000';
 
 export interface ResidentExpiry extends ExpiryState {
+  communityId: string;
   policy: ExpiryPolicy | null;
 }
 
@@ -60,8 +61,9 @@ export class ExpiryRepository {
     const [resident] = await this.db.transaction((q) => q<{ community_id: string }>(RESIDENT_COMMUNITY, [residentId]));
     if (!resident) throw new DomainError('not-found', `no resident with id ${residentId}`);
     const community = await this.community(resident.community_id);
-    if (!community.policy) return { policy: null, due: 0, upcoming: [] };
-    return { policy: community.policy, ...(await this.stateOf(residentId, community.policy, community.timezone, now)) };
+    const communityId = resident.community_id;
+    if (!community.policy) return { communityId, policy: null, due: 0, upcoming: [] };
+    return { communityId, policy: community.policy, ...(await this.stateOf(residentId, community.policy, community.timezone, now)) };
   }
 
   /**

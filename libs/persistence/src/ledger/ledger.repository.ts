@@ -122,6 +122,20 @@ const MARK_CLAIMED = `UPDATE device_event SET claimed_at = now(), resident_id = 
 
 const VERIFY_PAGE = 5000;
 
+/**
+ * Staff of one community may post and read only there (`scope`: their community;
+ * null or absent for district staff). Checked inside the transaction, on the rows
+ * the posting is about.
+ */
+function assertInScope(scope: string | null | undefined, communityId: string): void {
+  if (scope && scope !== communityId) {
+    throw new DomainError(
+      'forbidden',
+      '这是另一个社区的积分，您无权操作 / these points belong to another community; ask its staff or a district administrator',
+    );
+  }
+}
+
 function toPosted(r: EntryRow): PostedEntry {
   return {
     id: r.id,
@@ -196,8 +210,10 @@ export class LedgerRepository {
     source?: Extract<LedgerSource, 'manual' | 'activity' | 'opening'>;
     /** Pending: shown to the resident, spendable only once a credit administrator settles it. */
     isPending?: boolean;
+    scope?: string | null;
   }): Promise<PostResult> {
     const communityId = await this.communityOf(input.residentId);
+    assertInScope(input.scope, communityId);
     return this.post([
       {
         communityId,
@@ -220,13 +236,20 @@ export class LedgerRepository {
    * An entry that is not pending, or already closed, fails the whole call with
    * its id named; nothing is written.
    */
-  async closePending(input: { entryIds: string[]; action: 'settle' | 'void'; reason: string; actor: string }): Promise<PostResult> {
+  async closePending(input: {
+    entryIds: string[];
+    action: 'settle' | 'void';
+    reason: string;
+    actor: string;
+    scope?: string | null;
+  }): Promise<PostResult> {
     const result = await this.db.transaction(async (query) => {
       const ids = [...new Set(input.entryIds)];
       const pending = await query<EntryRow>(ENTRIES_BY_ID, [JSON.stringify(ids)]);
       const found = new Map(pending.map((p) => [p.id, p]));
       const missing = ids.find((id) => !found.has(id));
       if (missing) throw new DomainError('not-found', `no ledger entry ${missing}`);
+      for (const p of pending) assertInScope(input.scope, p.community_id);
       const notPending = pending.find((p) => p.kind !== 'pending');
       if (notPending) throw new DomainError('conflict', `ledger entry ${notPending.id} is ${notPending.kind}, not pending`);
       const closers = await query<{ id: string; pending_entry_id: string | null }>(CLOSERS, [JSON.stringify(ids)]);
@@ -263,10 +286,11 @@ export class LedgerRepository {
    * it. Refused: reversing twice, reversing a reversal, pending entries (void
    * them), and a reversal that would take a resident below zero.
    */
-  async reverse(input: { entryId: string; reason: string; actor: string }): Promise<PostResult> {
+  async reverse(input: { entryId: string; reason: string; actor: string; scope?: string | null }): Promise<PostResult> {
     const result = await this.db.transaction(async (query) => {
       const [original] = await query<EntryRow>(ENTRIES_BY_ID, [JSON.stringify([input.entryId])]);
       if (!original) throw new DomainError('not-found', `no ledger entry ${input.entryId}`);
+      assertInScope(input.scope, original.community_id);
       if (original.kind !== 'posted' && original.kind !== 'settle') {
         throw new DomainError(
           'conflict',
@@ -343,8 +367,9 @@ export class LedgerRepository {
     return result;
   }
 
-  async find(entryId: string): Promise<PostedEntry | null> {
+  async find(entryId: string, scope?: string | null): Promise<PostedEntry | null> {
     const [row] = await this.db.transaction((query) => query<EntryRow>(ENTRIES_BY_ID, [JSON.stringify([entryId])]));
+    if (row) assertInScope(scope, row.community_id);
     return row ? toPosted(row) : null;
   }
 
