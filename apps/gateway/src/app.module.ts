@@ -4,6 +4,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import {
   AdminTokenRepository,
   AuditLogRepository,
+  BinRepository,
   BuildingRepository,
   CardRepository,
   CommunityRepository,
@@ -12,19 +13,23 @@ import {
   HouseholdRepository,
   IdempotencyRepository,
   LedgerReportsRepository,
+  DepositReportsRepository,
   ExpiryRepository,
+  PointsRulesRepository,
   LedgerRepository,
   ResidentImportRepository,
   ResidentRepository,
   StaffRepository,
   SupermarketRepository,
 } from '../../../libs/persistence/src';
+import { BinWatcher } from './bins/bin-watcher';
 import { ActorCache } from './http/actor-cache';
 import { AdminAuthGuard } from './http/admin-auth.guard';
 import { apiThrottlerOptions } from './http/api-rate-limit';
 import { ApiThrottlerGuard } from './http/api-throttler.guard';
 import { AuditLogController } from './http/audit-log.controller';
 import { AuditInterceptor, GATEWAY_LOGGER } from './http/audit.interceptor';
+import { BinsController } from './http/bins.controller';
 import { CardsController } from './http/cards.controller';
 import { CommunitiesController } from './http/communities.controller';
 import { BrokerControl, DevicesController } from './http/devices.controller';
@@ -34,8 +39,10 @@ import { HouseholdsController } from './http/households.controller';
 import { IdempotencyInterceptor } from './http/idempotency.interceptor';
 import { ImportsController } from './http/imports.controller';
 import { ExpiryController } from './http/expiry.controller';
+import { PointsRulesController } from './http/points-rules.controller';
 import { LedgerController } from './http/ledger.controller';
 import { ReportsController } from './http/reports.controller';
+import { DepositReportsController } from './http/deposit-reports.controller';
 import { ResidentsController } from './http/residents.controller';
 import { StaffController } from './http/staff.controller';
 import { SupermarketController } from './http/supermarket.controller';
@@ -71,8 +78,12 @@ export interface GatewayRuntime {
   health: HealthProbe;
   ledger: LedgerRepository;
   expiry: ExpiryRepository;
+  pointsRules: PointsRulesRepository;
   reports: LedgerReportsRepository;
+  depositReports: DepositReportsRepository;
   supermarket: SupermarketRepository;
+  bins: BinRepository;
+  binWatcher: BinWatcher;
 }
 
 @Module({})
@@ -116,8 +127,12 @@ export class AppModule {
       { provide: HealthProbe, useValue: runtime.health },
       { provide: LedgerRepository, useValue: runtime.ledger },
       { provide: ExpiryRepository, useValue: runtime.expiry },
+      { provide: PointsRulesRepository, useValue: runtime.pointsRules },
       { provide: LedgerReportsRepository, useValue: runtime.reports },
+      { provide: DepositReportsRepository, useValue: runtime.depositReports },
       { provide: SupermarketRepository, useValue: runtime.supermarket },
+      { provide: BinRepository, useValue: runtime.bins },
+      { provide: BinWatcher, useValue: runtime.binWatcher },
     ];
     return {
       module: AppModule,
@@ -135,8 +150,11 @@ export class AppModule {
         DeviceMessagesController,
         LedgerController,
         ExpiryController,
+        PointsRulesController,
         ReportsController,
+        DepositReportsController,
         SupermarketController,
+        BinsController,
       ],
       providers,
     };

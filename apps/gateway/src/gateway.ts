@@ -8,6 +8,7 @@ import { type Persistence, type PersistenceOptions, openPersistence, openPersist
 import { allDevicesFilter, sharedFilter } from '../../../libs/protocol/src';
 import { type AdminTokenState, bootstrapAdminToken } from './admin-token.bootstrap';
 import { AppModule } from './app.module';
+import { BinWatcher } from './bins/bin-watcher';
 import { ExpiryJob } from './jobs/expiry.job';
 import { EmbeddedBroker } from './broker/embedded-broker';
 import { type GatewayConfig, isEmbeddedBroker } from './config/gateway-config';
@@ -75,6 +76,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     cleanups.push(() => deadLetters.flush());
     const credentials = new DeviceCredentials(devices);
     const liveness = new DeviceLivenessTracker();
+    const binWatcher = new BinWatcher(db.bins, logger);
 
     let broker: EmbeddedBroker | null = null;
     let mqttUrl: string;
@@ -123,6 +125,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       maxWaitMs: config.INGEST_MAX_WAIT_MS,
       maxQueue: config.INGEST_MAX_QUEUE,
       concurrency: config.INGEST_CONCURRENCY ?? (db.mode === 'server' ? 2 : 1),
+      telemetryObserver: binWatcher,
     });
 
     const app = await NestFactory.create<NestExpressApplication>(
@@ -147,8 +150,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         brokerControl: { disconnectDevice: (id) => broker?.disconnectDevice(id) ?? false },
         ledger: db.ledger,
         expiry: db.expiry,
+        pointsRules: db.pointsRules,
         reports: db.reports,
+        depositReports: db.depositReports,
         supermarket: db.supermarket,
+        bins: db.bins,
+        binWatcher,
         health: {
           check: async () => {
             const database = await db.ping().then(
@@ -188,6 +195,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     cleanups.push(async () => {
       await transport.close();
       await ingest.drain();
+      await binWatcher.idle();
     });
 
     try {

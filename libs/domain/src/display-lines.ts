@@ -30,6 +30,19 @@ export function balanceDisplay(balance: number, name?: string): Display {
   return { zh: `${masked} 余额 ${balance} 积分`, en: `${masked}: balance ${balance} points` };
 }
 
+/** Credited up to the cap (possibly 0): the batteries still count. */
+export function capReachedDisplay(points: number, balance: number): Display {
+  return { zh: `已达积分上限，本次 +${points}，余额 ${balance}`, en: `Points limit reached: +${points}, balance ${balance}` };
+}
+
+export function collectionDisplay(): Display {
+  return { zh: '清运已记录', en: 'Collection recorded' };
+}
+
+export function needsReviewDisplay(points: number): Display {
+  return { zh: `${points} 积分待审核，审核后到账`, en: `${points} points pending review` };
+}
+
 export function pendingUnknownCardDisplay(points: number): Display {
   const base = REASON_DISPLAY['unknown-card'];
   return { zh: `${base.zh}，可领 ${points} 积分`, en: `${base.en} to claim ${points} points` };

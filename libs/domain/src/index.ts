@@ -14,3 +14,4 @@ export * from './ledger/seal-entries';
 export * from './supermarket/local-day';
 export * from './supermarket/redemption-plan';
 export * from './ledger/expiry';
+export * from './bins/points-rules';

@@ -1,3 +1,4 @@
+import { implicitRules } from './bins/points-rules';
 import { ACK_REASONS, type DepositEvent, type DeviceEvent, type TapEvent } from '../../protocol/src';
 import { DEFAULT_DEPOSIT_POINTS_PER_UNIT, type DepositPointsPerUnit } from './deposit-points';
 import { REASON_DISPLAY } from './display-lines';
@@ -47,7 +48,7 @@ const tooLate: EventTime = { kind: 'too-late', occurredAt: new Date('2026-11-01T
 const device = (kind: DeviceKind, isActive = true): JudgedDevice => ({ kind, communityId: HOME, isActive });
 
 function judge(overrides: Partial<JudgeEventInput> & Pick<JudgeEventInput, 'event' | 'device'>): EventOutcome {
-  return judgeEvent({ holder: localHolder, rates: DEFAULT_DEPOSIT_POINTS_PER_UNIT, time: onTime, ...overrides });
+  return judgeEvent({ holder: localHolder, rules: implicitRules(DEFAULT_DEPOSIT_POINTS_PER_UNIT), time: onTime, ...overrides });
 }
 
 describe('judgeEvent', () => {
@@ -60,6 +61,7 @@ describe('judgeEvent', () => {
         residentId: 'resident-local',
         balanceAfter: 120 + DEPOSIT_POINTS,
         display: expect.any(Object),
+        deposit: { worth: DEPOSIT_POINTS, points: DEPOSIT_POINTS, batteries: 5, isCapped: false, review: null, isWeightMissing: false },
       });
     });
 
@@ -79,7 +81,7 @@ describe('judgeEvent', () => {
 
     it("uses the community's own rates instead of the defaults", () => {
       const rates: DepositPointsPerUnit = { ...DEFAULT_DEPOSIT_POINTS_PER_UNIT, alkaline: 10, lithium: 100 };
-      const outcome = judge({ event: deposit, device: device('bin'), rates });
+      const outcome = judge({ event: deposit, device: device('bin'), rules: implicitRules(rates) });
       expect(outcome.points).toBe(3 * 10 + 2 * 100);
       expect(outcome.balanceAfter).toBe(120 + 230);
     });
@@ -96,6 +98,7 @@ describe('judgeEvent', () => {
         residentId: null,
         balanceAfter: null,
         display: expect.any(Object),
+        deposit: expect.objectContaining({ worth: DEPOSIT_POINTS, batteries: 5 }),
       });
     });
 
@@ -241,19 +244,49 @@ describe('judgeEvent', () => {
     const cases: [string, JudgeEventInput][] = [
       [
         'credited deposit',
-        { event: deposit, device: device('bin'), holder: localHolder, rates: DEFAULT_DEPOSIT_POINTS_PER_UNIT, time: onTime },
+        { event: deposit, device: device('bin'), holder: localHolder, rules: implicitRules(DEFAULT_DEPOSIT_POINTS_PER_UNIT), time: onTime },
       ],
-      ['pending deposit', { event: deposit, device: device('bin'), holder: null, rates: DEFAULT_DEPOSIT_POINTS_PER_UNIT, time: onTime }],
-      ['counter tap', { event: tap, device: device('counter'), holder: localHolder, rates: DEFAULT_DEPOSIT_POINTS_PER_UNIT, time: onTime }],
+      [
+        'pending deposit',
+        { event: deposit, device: device('bin'), holder: null, rules: implicitRules(DEFAULT_DEPOSIT_POINTS_PER_UNIT), time: onTime },
+      ],
+      [
+        'counter tap',
+        { event: tap, device: device('counter'), holder: localHolder, rules: implicitRules(DEFAULT_DEPOSIT_POINTS_PER_UNIT), time: onTime },
+      ],
       [
         'terminal tap',
-        { event: tap, device: device('terminal'), holder: localHolder, rates: DEFAULT_DEPOSIT_POINTS_PER_UNIT, time: onTime },
+        {
+          event: tap,
+          device: device('terminal'),
+          holder: localHolder,
+          rules: implicitRules(DEFAULT_DEPOSIT_POINTS_PER_UNIT),
+          time: onTime,
+        },
       ],
-      ['unknown tap', { event: tap, device: device('counter'), holder: null, rates: DEFAULT_DEPOSIT_POINTS_PER_UNIT, time: onTime }],
-      ['too-late', { event: deposit, device: device('bin'), holder: localHolder, rates: DEFAULT_DEPOSIT_POINTS_PER_UNIT, time: tooLate }],
+      [
+        'unknown tap',
+        { event: tap, device: device('counter'), holder: null, rules: implicitRules(DEFAULT_DEPOSIT_POINTS_PER_UNIT), time: onTime },
+      ],
+      [
+        'too-late',
+        {
+          event: deposit,
+          device: device('bin'),
+          holder: localHolder,
+          rules: implicitRules(DEFAULT_DEPOSIT_POINTS_PER_UNIT),
+          time: tooLate,
+        },
+      ],
       [
         'inactive',
-        { event: deposit, device: device('bin', false), holder: localHolder, rates: DEFAULT_DEPOSIT_POINTS_PER_UNIT, time: onTime },
+        {
+          event: deposit,
+          device: device('bin', false),
+          holder: localHolder,
+          rules: implicitRules(DEFAULT_DEPOSIT_POINTS_PER_UNIT),
+          time: onTime,
+        },
       ],
     ];
 

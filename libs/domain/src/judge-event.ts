@@ -1,6 +1,14 @@
 import type { Ack, AckReason, DeviceEvent, Display } from '../../protocol/src';
-import { type DepositPointsPerUnit, depositPoints } from './deposit-points';
-import { REASON_DISPLAY, balanceDisplay, creditedDisplay, pendingUnknownCardDisplay } from './display-lines';
+import { type DepositJudgement, type DepositTally, EMPTY_TALLY, type PointsRules, judgeDeposit } from './bins/points-rules';
+import {
+  REASON_DISPLAY,
+  balanceDisplay,
+  capReachedDisplay,
+  collectionDisplay,
+  creditedDisplay,
+  needsReviewDisplay,
+  pendingUnknownCardDisplay,
+} from './display-lines';
 import type { EventTime } from './event-time';
 
 export type DeviceKind = 'bin' | 'terminal' | 'counter';
@@ -29,6 +37,12 @@ export interface EventOutcome {
   points: number;
   /** Points to post to the ledger now (0 unless credited). */
   creditPoints: number;
+  /** Points to post as pending, for a credit administrator's review (a deposit whose count and weight disagree). */
+  pendingPoints?: number;
+  /** Why it needs review: the evidence, shown in the review queue. */
+  review?: string;
+  /** A deposit judged under the points rules: batteries and points for the caps' tallies, flags. */
+  deposit?: DepositJudgement;
   residentId: string | null;
   balanceAfter: number | null;
   display: Display;
@@ -39,7 +53,10 @@ export interface JudgeEventInput {
   device: JudgedDevice;
   /** null when the card is bound to nobody (or to a resident of another community). */
   holder: CardHolder | null;
-  rates: Readonly<DepositPointsPerUnit>;
+  /** The community's rules version in force at the event's time. */
+  rules: PointsRules;
+  /** The holder's deposits earlier in the event's local day and month. */
+  tally?: DepositTally;
   time: EventTime;
 }
 
@@ -63,7 +80,7 @@ export function rejectedOutcome(reason: AckReason, holder: CardHolder | null = n
  * A card bound in another community counts as unknown here: points are that
  * community's programme, and the deposit is held so it can be claimed later.
  */
-export function judgeEvent({ event, device, holder, rates, time }: JudgeEventInput): EventOutcome {
+export function judgeEvent({ event, device, holder, rules, tally, time }: JudgeEventInput): EventOutcome {
   if (!device.isActive) return rejectedOutcome('device-inactive');
   // Never show (or store) another community's resident or balance on this device.
   const localHolder = holder && holder.communityId === device.communityId ? holder : null;
@@ -73,26 +90,44 @@ export function judgeEvent({ event, device, holder, rates, time }: JudgeEventInp
   switch (event.type) {
     case 'deposit': {
       if (device.kind !== 'bin') return rejectedOutcome('unsupported-event', localHolder);
-      const points = depositPoints(event.items, rates);
+      const deposit = judgeDeposit(rules, event, tally ?? EMPTY_TALLY);
       if (!localHolder) {
+        // Held for whoever binds the card: worth what the rules say now, caps applied when claimed.
         return {
           result: 'pending',
           reason: 'unknown-card',
-          points,
+          points: deposit.worth,
           creditPoints: 0,
           residentId: null,
           balanceAfter: null,
-          display: pendingUnknownCardDisplay(points),
+          display: pendingUnknownCardDisplay(deposit.worth),
+          deposit,
         };
       }
-      const balanceAfter = localHolder.balance + points;
+      if (deposit.review !== null) {
+        return {
+          result: 'pending',
+          reason: 'needs-review',
+          points: deposit.points,
+          creditPoints: 0,
+          pendingPoints: deposit.points,
+          review: deposit.review,
+          residentId: localHolder.residentId,
+          balanceAfter: localHolder.balance,
+          display: needsReviewDisplay(deposit.points),
+          deposit,
+        };
+      }
+      const balanceAfter = localHolder.balance + deposit.points;
       return {
         result: 'credited',
-        points,
-        creditPoints: points,
+        ...(deposit.isCapped ? { reason: 'cap-reached' as const } : {}),
+        points: deposit.points,
+        creditPoints: deposit.points,
         residentId: localHolder.residentId,
         balanceAfter,
-        display: creditedDisplay(points, balanceAfter),
+        display: deposit.isCapped ? capReachedDisplay(deposit.points, balanceAfter) : creditedDisplay(deposit.points, balanceAfter),
+        deposit,
       };
     }
     case 'tap': {
@@ -112,6 +147,11 @@ export function judgeEvent({ event, device, holder, rates, time }: JudgeEventInp
       // terminal has an open activity, which is what the resident is told.
       if (device.kind === 'terminal') return rejectedOutcome('no-open-activity', localHolder);
       return rejectedOutcome('unsupported-event', localHolder);
+    }
+    case 'collection': {
+      // Staff emptied the bin (its door sensor says so): recorded, no points, no resident.
+      if (device.kind !== 'bin') return rejectedOutcome('unsupported-event');
+      return { result: 'credited', points: 0, creditPoints: 0, residentId: null, balanceAfter: null, display: collectionDisplay() };
     }
     default: {
       const unreachable: never = event;

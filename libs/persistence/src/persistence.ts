@@ -1,9 +1,12 @@
 import { type Database, type DatabaseMode, type DatabaseOptions, openDatabase } from './database';
 import type { AppliedMigrations } from './migrate';
+import { BinRepository } from './bins/bin.repository';
 import { type IngestOptions, IngestRepository } from './ingest/ingest.repository';
+import { PointsRulesRepository } from './bins/points-rules.repository';
 import { ExpiryRepository } from './ledger/expiry.repository';
 import { LedgerRepository } from './ledger/ledger.repository';
 import { LedgerReportsRepository } from './reports/ledger-reports.repository';
+import { DepositReportsRepository } from './reports/deposit-reports.repository';
 import { AdminTokenRepository } from './registry/admin-token.repository';
 import { AuditLogRepository } from './registry/audit-log.repository';
 import { BuildingRepository } from './registry/building.repository';
@@ -37,8 +40,11 @@ export interface Persistence {
   readonly ingest: IngestRepository;
   readonly ledger: LedgerRepository;
   readonly expiry: ExpiryRepository;
+  readonly pointsRules: PointsRulesRepository;
   readonly reports: LedgerReportsRepository;
+  readonly depositReports: DepositReportsRepository;
   readonly supermarket: SupermarketRepository;
+  readonly bins: BinRepository;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -67,9 +73,12 @@ export function repositoriesOver(db: Database, options: PersistenceOptions): Per
     ingest: new IngestRepository(db, options.ingest),
     ledger: new LedgerRepository(db),
     expiry: new ExpiryRepository(db, new LedgerRepository(db)),
+    pointsRules: new PointsRulesRepository(db),
     reports: new LedgerReportsRepository(db),
+    depositReports: new DepositReportsRepository(db),
     // LedgerRepository holds no state: its own instance posts into the supermarket's transactions.
     supermarket: new SupermarketRepository(db, new LedgerRepository(db)),
+    bins: new BinRepository(db),
     ping: () => db.ping(),
     close: () => db.close(),
   };

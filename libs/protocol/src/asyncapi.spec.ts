@@ -76,7 +76,7 @@ describe('buildAsyncApiDocument', () => {
 
   it('gives every event message a payload requiring eventId, seq, occurredAt and type', () => {
     const messages = Object.values<Json>(doc.channels.events.messages).map((m) => resolve(m.$ref));
-    expect(messages.map((m) => m.name).sort()).toEqual(['DepositEvent', 'TapEvent']);
+    expect(messages.map((m) => m.name).sort()).toEqual(['CollectionEvent', 'DepositEvent', 'TapEvent']);
     for (const message of messages) {
       const payload = resolve(message.payload.$ref);
       expect(payload.required).toEqual(expect.arrayContaining(['eventId', 'seq', 'occurredAt', 'type']));

@@ -7,6 +7,7 @@ import {
   batteryKindSchema,
   cardUidSchema,
   commandResultSchema,
+  collectionEventSchema,
   commandSchema,
   depositEventSchema,
   depositItemSchema,
@@ -28,12 +29,13 @@ import { DEVICE_ID_PATTERN, DEVICE_PUBLISH_CHANNELS, TOPIC_ROOT, type DeviceChan
 export const ASYNCAPI_GENERATOR_COMMAND = 'npx tsc -p . && node dist/scripts/generate-asyncapi.js';
 
 type JsonObject = Record<string, unknown>;
-type MessageId = 'DepositEvent' | 'TapEvent' | 'Telemetry' | 'Status' | 'Ack' | 'Command' | 'CommandResult';
+type MessageId = 'DepositEvent' | 'TapEvent' | 'CollectionEvent' | 'Telemetry' | 'Status' | 'Ack' | 'Command' | 'CommandResult';
 
 /** Zod schemas that become components/schemas, in document order; shared ones are $ref'd. */
 const COMPONENT_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['DepositEvent', depositEventSchema],
   ['TapEvent', tapEventSchema],
+  ['CollectionEvent', collectionEventSchema],
   ['Telemetry', telemetrySchema],
   ['Status', statusSchema],
   ['Ack', ackSchema],
@@ -62,13 +64,14 @@ const CHANNELS: readonly ChannelSpec[] = [
     channel: 'events',
     title: 'Events',
     description:
-      'One event per message: a deposit (recycling bin) or a tap (check-in terminal, counter reader). ' +
+      'One event per message: a deposit (recycling bin), a tap (check-in terminal, counter reader) or a collection ' +
+      '(staff emptied the bin, from its door sensor and scale; credits nobody). ' +
       'Write it to a durable outbox before the first publish; keep it until an ack with its eventId arrives, ' +
       'whatever the result. Without an ack in 10 s publish the same bytes again, backing off to at most 5 min, ' +
       "oldest first. Never change an event's id or content.",
     qos: 1,
     retain: false,
-    messages: ['DepositEvent', 'TapEvent'],
+    messages: ['DepositEvent', 'TapEvent', 'CollectionEvent'],
     reply: 'acks',
   },
   {
@@ -121,6 +124,7 @@ const CHANNELS: readonly ChannelSpec[] = [
 const MESSAGE_TITLES: Record<MessageId, string> = {
   DepositEvent: 'Deposit event',
   TapEvent: 'Tap event',
+  CollectionEvent: 'Collection event',
   Telemetry: 'Telemetry',
   Status: 'Connection status',
   Ack: 'Event ack',
@@ -131,6 +135,7 @@ const MESSAGE_TITLES: Record<MessageId, string> = {
 const CORRELATION: Partial<Record<MessageId, 'eventId' | 'commandId'>> = {
   DepositEvent: 'eventId',
   TapEvent: 'eventId',
+  CollectionEvent: 'eventId',
   Ack: 'eventId',
   Command: 'commandId',
   CommandResult: 'commandId',
@@ -147,7 +152,8 @@ function fixtureMessage(schema: string, payload: unknown): MessageId | undefined
   };
   if (schema !== 'event') return byKind[schema];
   const type = (payload as { type?: unknown }).type;
-  return type === 'deposit' ? 'DepositEvent' : type === 'tap' ? 'TapEvent' : undefined;
+  const byType: Record<string, MessageId> = { deposit: 'DepositEvent', tap: 'TapEvent', collection: 'CollectionEvent' };
+  return typeof type === 'string' ? byType[type] : undefined;
 }
 
 /** Rules the zod schemas enforce with refinements, which have no automatic JSON Schema form. */

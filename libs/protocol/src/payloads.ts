@@ -59,9 +59,17 @@ export const tapEventSchema = z.object({
   cardUid: cardUidSchema,
 });
 
-export const deviceEventSchema = z.discriminatedUnion('type', [depositEventSchema, tapEventSchema]);
+/** Staff emptied a bin, as its door sensor and scale report it; credits nobody (0 points). */
+export const collectionEventSchema = z.object({
+  ...eventCommon,
+  type: z.literal('collection'),
+  weightGrams: z.number().min(0).max(200_000).describe('the weight taken out of the bin, from its scale'),
+});
+
+export const deviceEventSchema = z.discriminatedUnion('type', [depositEventSchema, tapEventSchema, collectionEventSchema]);
 export type DepositEvent = z.infer<typeof depositEventSchema>;
 export type TapEvent = z.infer<typeof tapEventSchema>;
+export type CollectionEvent = z.infer<typeof collectionEventSchema>;
 export type DeviceEvent = z.infer<typeof deviceEventSchema>;
 
 export const telemetrySchema = z.object({
@@ -112,11 +120,14 @@ export const ackSchema = z
     result: z.enum(ACK_RESULTS),
     points: z.number().int().describe('0 unless credited or pending'),
     balance: z.number().int().nullable().describe("the resident's balance after this event, or null"),
-    reason: z.enum(ACK_REASONS).optional().describe('present unless credited'),
+    reason: z
+      .enum(ACK_REASONS)
+      .optional()
+      .describe('present unless credited; a credited deposit held to a cap says cap-reached (points: what was credited)'),
     display: displaySchema,
   })
-  .refine((ack) => (ack.result === 'credited') === (ack.reason === undefined), {
-    message: 'reason is present exactly when the result is not credited',
+  .refine((ack) => (ack.result === 'credited' ? ack.reason === undefined || ack.reason === 'cap-reached' : ack.reason !== undefined), {
+    message: 'reason is present when the result is not credited; a credited ack may only say cap-reached',
     path: ['reason'],
   })
   .refine((ack) => ack.result !== 'rejected' || ack.points === 0, {

@@ -7,6 +7,8 @@ import { LedgerReportsRepository, type Reconciliation } from '../../../../libs/p
 import { AdminAuthGuard } from './admin-auth.guard';
 import { parseId } from './communities.controller';
 import { parseBody } from './parse-body';
+import { csvText } from './report-csv';
+import { isBareDate, periodBoundText } from './report-period';
 import { type Actor, CurrentActor, Roles } from './roles';
 
 /**
@@ -14,18 +16,7 @@ import { type Actor, CurrentActor, Roles } from './roles';
  * midnight in China (+08:00), where the communities are. Periods are half-open,
  * [from, to): a quarter is from=2026-01-01&to=2026-04-01.
  */
-const periodBound = (name: string) =>
-  z
-    .string({ error: `${name} is required (YYYY-MM-DD or an ISO date-time)` })
-    .trim()
-    .transform((v, ctx) => {
-      const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00+08:00` : v);
-      if (Number.isNaN(d.getTime())) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be YYYY-MM-DD or an ISO date-time` });
-        return z.NEVER;
-      }
-      return d;
-    });
+const periodBound = (name: string) => periodBoundText(name).transform((v) => new Date(isBareDate(v) ? `${v}T00:00:00+08:00` : v));
 
 const periodQuery = z
   .object({ from: periodBound('from'), to: periodBound('to') })
@@ -44,11 +35,6 @@ function checkCommunity(actor: Actor, communityId: string): void {
   if (actor.communityId !== null && actor.communityId !== communityId) {
     throw new DomainError('forbidden', 'you work for another community: its reports are not yours to read');
   }
-}
-
-/** A CSV field, always quoted (Excel then never guesses a number or a date out of an id). */
-function csvField(value: string | number | null | undefined): string {
-  return `"${String(value ?? '').replace(/"/g, '""')}"`;
 }
 
 const CSV_COLUMNS = [
@@ -109,7 +95,7 @@ export function reconciliationCsv(r: Reconciliation): string {
   rows.push(['设备事件 device events', '结果 result', '原因 reason', '数量 count', '积分 points']);
   for (const e of r.events) rows.push(['', e.result, e.reason, e.count, e.points]);
   rows.push(['合计 TOTAL', '', '', r.eventsTotal, r.events.reduce((s, e) => s + e.points, 0)]);
-  return `\uFEFF${rows.map((row) => row.map(csvField).join(',')).join('\r\n')}\r\n`;
+  return csvText(rows);
 }
 
 @ApiTags('reports')

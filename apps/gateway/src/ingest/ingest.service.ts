@@ -5,6 +5,7 @@ import {
   readableEventId,
   statusSchema,
   telemetrySchema,
+  type Telemetry,
 } from '../../../../libs/protocol/src';
 import type { IngestAck, IngestItem, IngestRepository } from '../../../../libs/persistence/src';
 import type { Logger } from '../logging/logger';
@@ -24,6 +25,8 @@ export interface IngestServiceOptions {
   concurrency?: number;
   /** Pauses between commit attempts; after the last one the batch is split. */
   retryDelaysMs?: readonly number[];
+  /** Sees each valid telemetry reading (the BinWatcher: fill alerts, faults); must not throw. */
+  telemetryObserver?: { sawTelemetry(deviceId: string, telemetry: Telemetry, at: Date): void };
 }
 
 interface Queued {
@@ -42,6 +45,7 @@ export class IngestService {
   private readonly batcher: GroupCommit<Queued>;
   private acksPublished = 0;
   private readonly retryDelaysMs: readonly number[];
+  private readonly telemetryObserver: IngestServiceOptions['telemetryObserver'];
 
   constructor(
     private readonly repository: IngestRepository,
@@ -52,6 +56,7 @@ export class IngestService {
     options: IngestServiceOptions,
   ) {
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    this.telemetryObserver = options.telemetryObserver;
     this.batcher = new GroupCommit<Queued>({
       maxBatch: options.maxBatch,
       maxWaitMs: options.maxWaitMs,
@@ -96,8 +101,13 @@ export class IngestService {
 
   receiveTelemetry(message: DeviceMessage): void {
     const decoded = decodePayload(message.payload, telemetrySchema);
-    if (decoded.ok) this.liveness.sawTelemetry(message.deviceId, decoded.value, message.receivedAt);
-    else this.deadLetter(message, `${decoded.error}: ${decoded.message}`);
+    if (!decoded.ok) return this.deadLetter(message, `${decoded.error}: ${decoded.message}`);
+    this.liveness.sawTelemetry(message.deviceId, decoded.value, message.receivedAt);
+    try {
+      this.telemetryObserver?.sawTelemetry(message.deviceId, decoded.value, message.receivedAt);
+    } catch (err) {
+      this.logger.error({ err, deviceId: message.deviceId }, 'telemetry observer failed');
+    }
   }
 
   receiveStatus(message: DeviceMessage): void {
@@ -109,6 +119,11 @@ export class IngestService {
   /** A device's registry row changed (disabled, re-enabled): judge its next events afresh. */
   forgetDevice(deviceId: string): Promise<void> {
     return this.repository.forgetDevice(deviceId);
+  }
+
+  /** A community's points rules changed: judge its next deposits by them. */
+  forgetCommunityRules(communityId: string): Promise<void> {
+    return this.repository.forgetCommunityRules(communityId);
   }
 
   async drain(): Promise<void> {

@@ -2,7 +2,8 @@ import type { DeviceEvent } from '../../../protocol/src';
 import {
   type CardHolder,
   type DepositPointsPerUnit,
-  DEFAULT_DEPOSIT_POINTS_PER_UNIT,
+  type DepositTally,
+  type PointsRules,
   DEFAULT_LATENESS_MS,
   type DeviceKind,
   type EventOutcome,
@@ -21,6 +22,7 @@ import {
 } from '../../../domain/src';
 import type { Database, SqlQuery } from '../database';
 import { entryRow, lockChainHeads, residentsOf, writeBackRows } from '../ledger/append-entries';
+import { RulesCache, RunningTallies, rulesAt } from './deposit-rules';
 import * as SQL from './ingest.sql';
 
 interface HolderRow {
@@ -74,6 +76,7 @@ interface DeviceRow {
   community_id: string;
   is_active: boolean;
   deposit_points_per_unit: Partial<DepositPointsPerUnit>;
+  timezone: string;
 }
 
 const keyOf = (deviceId: string, eventId: string) => `${deviceId}\u0000${eventId}`;
@@ -93,6 +96,7 @@ export class IngestRepository {
    * once (forgetDevice); one made by another replica within deviceCacheMs.
    */
   private readonly deviceCache = new Map<string, { row: DeviceRow; until: number }>();
+  private readonly rules: RulesCache;
 
   constructor(
     private readonly db: Database,
@@ -101,6 +105,13 @@ export class IngestRepository {
     this.latenessMs = options.latenessMs ?? DEFAULT_LATENESS_MS;
     this.deviceCacheMs = options.deviceCacheMs ?? 2000;
     this.now = options.now ?? Date.now;
+    this.rules = new RulesCache(this.deviceCacheMs);
+  }
+
+  /** A community's points rules changed through this process's API: use them from the next batch. */
+  forgetCommunityRules(communityId: string): Promise<void> {
+    this.rules.forget(communityId);
+    return Promise.resolve();
   }
 
   /** Async like every repository method: it may run on the database thread. */
@@ -165,7 +176,7 @@ export class IngestRepository {
       query,
       freshValid.map((i) => devices.get(i.deviceId)!.community_id),
     );
-    const uids = [...new Set(freshValid.map((i) => i.event.cardUid))];
+    const uids = [...new Set(freshValid.flatMap((i) => ('cardUid' in i.event ? [i.event.cardUid] : [])))];
     const holders = new Map<string, CardHolder>();
     const points = new Map<string, ResidentPoints>();
     if (uids.length > 0) {
@@ -184,30 +195,64 @@ export class IngestRepository {
       }
     }
 
-    const createdAt = new Date(this.now());
+    // Deposits are judged by the rules version in force at their time and the
+    // holder's tally of that local day and month (caps), both loaded once.
+    const nowMs = this.now();
+    const rulesByCommunity = await this.rules.load(
+      query,
+      freshValid.map((i) => devices.get(i.deviceId)!.community_id),
+      nowMs,
+    );
+    const times = new Map(fresh.map((item) => [item, this.eventTime(item)]));
+    const periods = new Map<IngestItem, { day: string; month: string }>();
+    const tallyKeys: { residentId: string; day: string; month: string }[] = [];
+    for (const item of freshValid) {
+      const time = times.get(item);
+      const holder = 'cardUid' in item.event ? holders.get(item.event.cardUid) : undefined;
+      if (item.event.type !== 'deposit' || !time || time.kind !== 'on-time' || !holder) continue;
+      const period = RunningTallies.periodsOf(time.occurredAt, devices.get(item.deviceId)!.timezone);
+      periods.set(item, period);
+      tallyKeys.push({ residentId: holder.residentId, ...period });
+    }
+    const tallies = new RunningTallies();
+    await tallies.load(query, tallyKeys);
+
+    const createdAt = new Date(nowMs);
     const judged = fresh.map((item) => {
       const device = devices.get(item.deviceId)!;
-      const time = this.eventTime(item);
-      const outcome = this.judge(item, time, device, holders, points);
+      const time = times.get(item) ?? null;
+      const { version, rules } = rulesAt(
+        rulesByCommunity.get(device.community_id) ?? [],
+        device.deposit_points_per_unit,
+        time?.occurredAt ?? createdAt,
+      );
+      const period = periods.get(item);
+      const holder = item.kind === 'valid' && 'cardUid' in item.event ? holders.get(item.event.cardUid) : undefined;
+      const tally = period && holder ? tallies.get(holder.residentId, period.day, period.month) : undefined;
+      const outcome = this.judge(item, time, device, holders, points, rules, tally);
+      if (outcome.deposit && outcome.residentId && period && (outcome.result === 'credited' || outcome.reason === 'needs-review')) {
+        tallies.add(outcome.residentId, period.day, period.month, outcome.deposit.points, outcome.deposit.batteries);
+      }
       const ack = serializeAck(buildAck(eventIdOf(item), outcome));
       ackByKey.set(keyOf(item.deviceId, eventIdOf(item)), { ack, isRepeat: false });
       // Sealed now, in event order, so each credit's balance is the one its ack shows.
       let entry: SealedLedgerEntry | null = null;
-      if (outcome.creditPoints > 0 && outcome.residentId) {
+      const pending = outcome.pendingPoints ?? 0;
+      if ((outcome.creditPoints > 0 || pending > 0) && outcome.residentId) {
         entry = sealEntries(
           [
             {
               communityId: device.community_id,
-              kind: 'posted',
+              kind: outcome.creditPoints > 0 ? 'posted' : 'pending',
               debitAccount: accountName(systemAccount('issuance', device.community_id)),
               creditAccount: accountName(residentAccount(outcome.residentId)),
-              amount: outcome.creditPoints,
+              amount: outcome.creditPoints > 0 ? outcome.creditPoints : pending,
               source: 'device_event',
               pendingEntryId: null,
               reversesEntryId: null,
               idempotencyKey: `device-event:${item.deviceId}:${eventIdOf(item)}`,
               actor: `device:${item.deviceId}`,
-              reason: null,
+              reason: outcome.review ?? null,
               createdAt,
             },
           ],
@@ -218,11 +263,19 @@ export class IngestRepository {
           throw new Error(`ledger balance ${entry.creditBalanceAfter} differs from the judged ${outcome.balanceAfter}`);
         }
       }
-      return { item, time, outcome, ack, entry };
+      const ruleVersion = outcome.deposit ? version : null;
+      const flags = outcome.deposit?.isWeightMissing ? ['weight-missing'] : null;
+      return { item, time, outcome, ack, entry, ruleVersion, flags };
     });
 
     if (judged.length > 0) {
-      const events = judged.map(({ item, time, outcome, ack }) => ({ ...eventRow(item, time), ...outcomeColumns(outcome), ack }));
+      const events = judged.map(({ item, time, outcome, ack, ruleVersion, flags }) => ({
+        ...eventRow(item, time),
+        ...outcomeColumns(outcome),
+        ack,
+        rule_version: ruleVersion,
+        flags,
+      }));
       const entries = judged.flatMap(({ item, entry }) =>
         entry ? [{ ...entryRow(entry), device_id: item.deviceId, event_id: eventIdOf(item) }] : [],
       );
@@ -232,6 +285,7 @@ export class IngestRepository {
         JSON.stringify(entries),
         JSON.stringify(residents),
         JSON.stringify(entries.length > 0 ? headRows : []),
+        JSON.stringify(tallies.rows()),
       ]);
       if (!written || written.stored !== judged.length) {
         // Another replica stored one of these events after we looked: our
@@ -262,17 +316,20 @@ export class IngestRepository {
     device: DeviceRow,
     holders: Map<string, CardHolder>,
     points: Map<string, ResidentPoints>,
+    rules: PointsRules,
+    tally: DepositTally | undefined,
   ): EventOutcome {
     if (item.kind === 'invalid' || time === null) {
       return device.is_active ? rejectedOutcome('invalid-event') : rejectedOutcome('device-inactive');
     }
-    const holder = holders.get(item.event.cardUid);
+    const holder = 'cardUid' in item.event ? holders.get(item.event.cardUid) : undefined;
     const current = holder ? { ...holder, balance: points.get(holder.residentId)?.balance ?? holder.balance } : null;
     return judgeEvent({
       event: item.event,
       device: { kind: device.kind, communityId: device.community_id, isActive: device.is_active },
       holder: current,
-      rates: { ...DEFAULT_DEPOSIT_POINTS_PER_UNIT, ...device.deposit_points_per_unit },
+      rules,
+      ...(tally ? { tally } : {}),
       time,
     });
   }
@@ -308,7 +365,7 @@ function eventRow(item: IngestItem, time: EventTime | null) {
     event_id: item.event.eventId,
     seq: item.event.seq,
     type: item.event.type,
-    card_uid: item.event.cardUid,
+    card_uid: 'cardUid' in item.event ? item.event.cardUid : null,
     payload: item.event,
     occurred_at: time.occurredAt.toISOString(),
     received_at: item.receivedAt.toISOString(),

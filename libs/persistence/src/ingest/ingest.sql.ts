@@ -18,9 +18,22 @@ SELECT v.device_id, v.event_id,
 FROM jsonb_to_recordset($1::jsonb) AS v(device_id text, event_id text)`;
 
 export const SELECT_DEVICES = `
-SELECT d.id, d.kind::text AS kind, d.community_id, d.is_active, c.deposit_points_per_unit
+SELECT d.id, d.kind::text AS kind, d.community_id, d.is_active, c.deposit_points_per_unit, c.timezone
 FROM device d JOIN community c ON c.id = d.community_id
 WHERE d.id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))`;
+
+/** Points rules versions of communities, oldest first. $1: community ids. */
+export const SELECT_RULES = `
+SELECT community_id, version, effective_from, rules
+FROM points_rule
+WHERE community_id = ANY (ARRAY(SELECT (jsonb_array_elements_text($1::jsonb))::uuid))
+ORDER BY community_id, version`;
+
+/** Deposit tallies by key; read after the residents are locked. $1: [{resident_id, period, period_start}]. */
+export const SELECT_TALLIES = `
+SELECT t.resident_id, t.period, t.period_start::text AS period_start, t.points, t.batteries
+FROM jsonb_to_recordset($1::jsonb) AS k(resident_id uuid, period text, period_start date)
+JOIN deposit_tally t ON t.resident_id = k.resident_id AND t.period = k.period AND t.period_start = k.period_start`;
 
 /**
  * Card holders with their balance rows locked in a fixed order (by id), so two
@@ -50,19 +63,20 @@ FOR UPDATE OF r`;
  * back and retries (the retry then finds its stored ack).
  *
  * $1: events with their outcome; $2: sealed ledger entries with the device_id and
- * event_id of their event; $3: residents' new points; $4: chain heads.
+ * event_id of their event; $3: residents' new points; $4: chain heads; $5: the
+ * residents' deposit tallies (absolute, per local day and month).
  */
 export const WRITE_BATCH = `
 WITH v AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(
     device_id text, event_id text, seq bigint, type text, card_uid text, resident_id uuid, payload jsonb,
     occurred_at timestamptz, received_at timestamptz, is_clock_ahead boolean, result text, reason text,
-    points integer, ack text)
+    points integer, ack text, rule_version integer, flags text[])
 ), stored AS (
   INSERT INTO device_event (device_id, event_id, seq, type, card_uid, resident_id, payload, occurred_at, received_at,
-                            is_clock_ahead, result, reason, points, ack)
+                            is_clock_ahead, result, reason, points, ack, rule_version, flags)
   SELECT device_id, event_id, seq, type, card_uid, resident_id, payload, occurred_at, received_at,
-         is_clock_ahead, result::event_result, reason, points, ack
+         is_clock_ahead, result::event_result, reason, points, ack, rule_version, flags
   FROM v
   ON CONFLICT (device_id, event_id) DO NOTHING
   RETURNING id, device_id, event_id
@@ -81,6 +95,12 @@ WITH v AS (
   UPDATE ledger_chain_head SET chain_seq = n.chain_seq, hash = n.hash
   FROM jsonb_to_recordset($4::jsonb) AS n(community_id uuid, chain_seq bigint, hash text)
   WHERE ledger_chain_head.community_id = n.community_id
+  RETURNING 1
+), tallied AS (
+  INSERT INTO deposit_tally (resident_id, period, period_start, points, batteries)
+  SELECT resident_id, period, period_start, points, batteries
+  FROM jsonb_to_recordset($5::jsonb) AS t(resident_id uuid, period text, period_start date, points integer, batteries integer)
+  ON CONFLICT (resident_id, period, period_start) DO UPDATE SET points = EXCLUDED.points, batteries = EXCLUDED.batteries
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM stored)::integer AS stored,

@@ -3,10 +3,13 @@ import { Worker } from 'node:worker_threads';
 import { DOMAIN_ERROR_CODES, DomainError, type DomainErrorCode } from '../../../domain/src/domain-error';
 import { DataDirLockedError } from '../data-dir-lock';
 import type { Persistence, PersistenceOptions } from '../persistence';
+import { BinRepository } from '../bins/bin.repository';
 import { IngestRepository } from '../ingest/ingest.repository';
+import { PointsRulesRepository } from '../bins/points-rules.repository';
 import { ExpiryRepository } from '../ledger/expiry.repository';
 import { LedgerRepository } from '../ledger/ledger.repository';
 import { LedgerReportsRepository } from '../reports/ledger-reports.repository';
+import { DepositReportsRepository } from '../reports/deposit-reports.repository';
 import { AdminTokenRepository } from '../registry/admin-token.repository';
 import { AuditLogRepository } from '../registry/audit-log.repository';
 import { BuildingRepository } from '../registry/building.repository';
@@ -38,8 +41,11 @@ const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
   ingest: IngestRepository,
   ledger: LedgerRepository,
   expiry: ExpiryRepository,
+  pointsRules: PointsRulesRepository,
   reports: LedgerReportsRepository,
+  depositReports: DepositReportsRepository,
   supermarket: SupermarketRepository,
+  bins: BinRepository,
 };
 
 function revive(error: SerializedError): Error {

@@ -17,8 +17,11 @@ export const REPOSITORY_NAMES = [
   'ingest',
   'ledger',
   'expiry',
+  'pointsRules',
   'reports',
+  'depositReports',
   'supermarket',
+  'bins',
 ] as const;
 export type RepositoryName = (typeof REPOSITORY_NAMES)[number];
 

@@ -1,0 +1,133 @@
+import {
+  type DepositPointsPerUnit,
+  type DepositTally,
+  type PointsRules,
+  implicitRules,
+  localDayWindow,
+  pointsRulesSchema,
+} from '../../../domain/src';
+import type { SqlQuery } from '../database';
+import * as SQL from './ingest.sql';
+
+export interface RulesVersion {
+  version: number;
+  effectiveFrom: Date;
+  rules: PointsRules;
+}
+
+/**
+ * Each community's points rules versions, reused across batches like device rows:
+ * a change made through this process's API is seen at once (forget), one made by
+ * another replica within `ttlMs` — and a version takes effect at its
+ * effective_from, which the API keeps in the future (or now).
+ */
+export class RulesCache {
+  private readonly cache = new Map<string, { versions: RulesVersion[]; until: number }>();
+
+  constructor(private readonly ttlMs: number) {}
+
+  forget(communityId: string): void {
+    this.cache.delete(communityId);
+  }
+
+  async load(query: SqlQuery, communityIds: Iterable<string>, now: number): Promise<Map<string, RulesVersion[]>> {
+    const found = new Map<string, RulesVersion[]>();
+    const missing: string[] = [];
+    for (const id of new Set(communityIds)) {
+      const cached = this.cache.get(id);
+      if (cached && cached.until > now) found.set(id, cached.versions);
+      else missing.push(id);
+    }
+    if (missing.length > 0) {
+      for (const id of missing) found.set(id, []);
+      const rows = await query<{ community_id: string; version: number; effective_from: Date | string; rules: unknown }>(SQL.SELECT_RULES, [
+        JSON.stringify(missing),
+      ]);
+      for (const r of rows) {
+        found
+          .get(r.community_id)!
+          .push({ version: r.version, effectiveFrom: new Date(r.effective_from), rules: pointsRulesSchema.parse(r.rules) });
+      }
+      for (const id of missing) this.cache.set(id, { versions: found.get(id)!, until: now + this.ttlMs });
+    }
+    return found;
+  }
+}
+
+/** The version in force at `at` (versions sorted by version, so by effective_from); version 0 before the first. */
+export function rulesAt(
+  versions: readonly RulesVersion[],
+  perUnit: Partial<DepositPointsPerUnit>,
+  at: Date,
+): { version: number; rules: PointsRules } {
+  for (let i = versions.length - 1; i >= 0; i--) {
+    if (versions[i]!.effectiveFrom.getTime() <= at.getTime()) return versions[i]!;
+  }
+  return { version: 0, rules: implicitRules(perUnit) };
+}
+
+interface TallyCell {
+  points: number;
+  batteries: number;
+}
+
+/**
+ * The batch's view of residents' deposit tallies: loaded once for the (resident,
+ * day, month) keys the batch touches, advanced as each deposit is judged in
+ * order, written back whole. The resident's row lock (taken before) makes this safe.
+ */
+export class RunningTallies {
+  private readonly cells = new Map<string, TallyCell>();
+  private readonly touched = new Set<string>();
+
+  static key(residentId: string, period: 'day' | 'month', start: string): string {
+    return `${residentId}|${period}|${start}`;
+  }
+
+  /** The local day and the first day of its month, in the community's time zone. */
+  static periodsOf(at: Date, timeZone: string): { day: string; month: string } {
+    const { day } = localDayWindow(at, timeZone);
+    return { day, month: `${day.slice(0, 7)}-01` };
+  }
+
+  async load(query: SqlQuery, wanted: { residentId: string; day: string; month: string }[]): Promise<void> {
+    const keys = new Map<string, { resident_id: string; period: string; period_start: string }>();
+    for (const w of wanted) {
+      keys.set(RunningTallies.key(w.residentId, 'day', w.day), { resident_id: w.residentId, period: 'day', period_start: w.day });
+      keys.set(RunningTallies.key(w.residentId, 'month', w.month), { resident_id: w.residentId, period: 'month', period_start: w.month });
+    }
+    for (const k of keys.keys()) this.cells.set(k, { points: 0, batteries: 0 });
+    if (keys.size === 0) return;
+    const rows = await query<{ resident_id: string; period: 'day' | 'month'; period_start: string; points: number; batteries: number }>(
+      SQL.SELECT_TALLIES,
+      [JSON.stringify([...keys.values()])],
+    );
+    for (const r of rows)
+      this.cells.set(RunningTallies.key(r.resident_id, r.period, r.period_start), { points: r.points, batteries: r.batteries });
+  }
+
+  get(residentId: string, day: string, month: string): DepositTally {
+    const d = this.cells.get(RunningTallies.key(residentId, 'day', day)) ?? { points: 0, batteries: 0 };
+    const m = this.cells.get(RunningTallies.key(residentId, 'month', month)) ?? { points: 0, batteries: 0 };
+    return { dayPoints: d.points, dayBatteries: d.batteries, monthPoints: m.points, monthBatteries: m.batteries };
+  }
+
+  add(residentId: string, day: string, month: string, points: number, batteries: number): void {
+    for (const key of [RunningTallies.key(residentId, 'day', day), RunningTallies.key(residentId, 'month', month)]) {
+      const cell = this.cells.get(key) ?? { points: 0, batteries: 0 };
+      cell.points += points;
+      cell.batteries += batteries;
+      this.cells.set(key, cell);
+      this.touched.add(key);
+    }
+  }
+
+  /** The changed cells as rows for the batch write's upsert. */
+  rows(): { resident_id: string; period: string; period_start: string; points: number; batteries: number }[] {
+    return [...this.touched].map((key) => {
+      const [residentId, period, start] = key.split('|') as [string, string, string];
+      const cell = this.cells.get(key)!;
+      return { resident_id: residentId, period, period_start: start, points: cell.points, batteries: cell.batteries };
+    });
+  }
+}
