@@ -35,6 +35,11 @@ export function capReachedDisplay(points: number, balance: number): Display {
   return { zh: `已达积分上限，本次 +${points}，余额 ${balance}`, en: `Points limit reached: +${points}, balance ${balance}` };
 }
 
+/** A full bin still takes deposits (the batteries are inside): the resident is told, and staff have an alert. */
+export function withBinFull(display: Display): Display {
+  return { zh: `${display.zh}；箱已满，请联系工作人员`, en: `${display.en}. Bin full: please tell staff` };
+}
+
 export function collectionDisplay(): Display {
   return { zh: '清运已记录', en: 'Collection recorded' };
 }

@@ -75,6 +75,14 @@ describe('judgeEvent', () => {
       });
     });
 
+    it('still credits a deposit at a full bin and says the bin is full on both lines', () => {
+      const outcome = judge({ event: deposit, device: device('bin'), isBinFull: true });
+      expect(outcome).toMatchObject({ result: 'credited', points: DEPOSIT_POINTS });
+      expect(outcome.display.zh).toContain('箱已满');
+      expect(outcome.display.en).toContain('Bin full');
+      expect(outcome.display.zh).toContain(`+${DEPOSIT_POINTS}`);
+    });
+
     it('has no reason when credited', () => {
       expect(judge({ event: deposit, device: device('bin') })).not.toHaveProperty('reason');
     });

@@ -4,6 +4,7 @@ import {
   REASON_DISPLAY,
   balanceDisplay,
   capReachedDisplay,
+  withBinFull,
   collectionDisplay,
   creditedDisplay,
   needsReviewDisplay,
@@ -57,6 +58,8 @@ export interface JudgeEventInput {
   rules: PointsRules;
   /** The holder's deposits earlier in the event's local day and month. */
   tally?: DepositTally;
+  /** The bin is full: the deposit is acked as usual (the batteries are inside), and the display says so. */
+  isBinFull?: boolean;
   time: EventTime;
 }
 
@@ -80,7 +83,12 @@ export function rejectedOutcome(reason: AckReason, holder: CardHolder | null = n
  * A card bound in another community counts as unknown here: points are that
  * community's programme, and the deposit is held so it can be claimed later.
  */
-export function judgeEvent({ event, device, holder, rules, tally, time }: JudgeEventInput): EventOutcome {
+export function judgeEvent(input: JudgeEventInput): EventOutcome {
+  const outcome = judgeWithoutFill(input);
+  return input.isBinFull && input.event.type === 'deposit' ? { ...outcome, display: withBinFull(outcome.display) } : outcome;
+}
+
+function judgeWithoutFill({ event, device, holder, rules, tally, time }: JudgeEventInput): EventOutcome {
   if (!device.isActive) return rejectedOutcome('device-inactive');
   // Never show (or store) another community's resident or balance on this device.
   const localHolder = holder && holder.communityId === device.communityId ? holder : null;

@@ -43,6 +43,10 @@ export class BinWatcher {
     this.refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
     this.now = options.now ?? Date.now;
   }
+  /** The bin has an open fill-full alert: its deposits are still acked, with a line saying so. */
+  isFull(deviceId: string): boolean {
+    return this.states.get(deviceId)?.alerts.has('fill-full') ?? false;
+  }
 
   sawTelemetry(deviceId: string, telemetry: Telemetry, at: Date): void {
     if (telemetry.fillPercent === undefined && telemetry.faults === undefined) return;

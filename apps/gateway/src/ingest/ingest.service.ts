@@ -26,7 +26,7 @@ export interface IngestServiceOptions {
   /** Pauses between commit attempts; after the last one the batch is split. */
   retryDelaysMs?: readonly number[];
   /** Sees each valid telemetry reading (the BinWatcher: fill alerts, faults); must not throw. */
-  telemetryObserver?: { sawTelemetry(deviceId: string, telemetry: Telemetry, at: Date): void };
+  telemetryObserver?: { sawTelemetry(deviceId: string, telemetry: Telemetry, at: Date): void; isFull?(deviceId: string): boolean };
 }
 
 interface Queued {
@@ -78,7 +78,13 @@ export class IngestService {
     if (decoded.ok) {
       return this.batcher.push({
         message,
-        item: { kind: 'valid', deviceId: message.deviceId, event: decoded.value, receivedAt: message.receivedAt },
+        item: {
+          kind: 'valid',
+          deviceId: message.deviceId,
+          event: decoded.value,
+          receivedAt: message.receivedAt,
+          ...(this.telemetryObserver?.isFull?.(message.deviceId) ? { isBinFull: true } : {}),
+        },
       });
     }
     const eventId = readableEventId(decoded);

@@ -41,6 +41,8 @@ export interface ValidIngestItem {
   deviceId: string;
   event: DeviceEvent;
   receivedAt: Date;
+  /** The bin reported itself full (an open fill-full alert): the ack says so too. */
+  isBinFull?: boolean;
 }
 
 /** An event that failed the schema but whose eventId could be read: it is answered `invalid-event`. */
@@ -328,6 +330,7 @@ export class IngestRepository {
       holder: current,
       rules,
       ...(tally ? { tally } : {}),
+      ...(item.isBinFull ? { isBinFull: true } : {}),
       time,
     });
   }
