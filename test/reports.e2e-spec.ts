@@ -160,6 +160,38 @@ describe(`statements, the reconciliation and leaderboards — ${modeName}`, () =
     expect(top1.residents).toHaveLength(1);
   });
 
+  it('rolls points up by household (诚信家庭) and building (诚信楼宇), ties by id', async () => {
+    const community = await createCommunity(api, '楼宇社区');
+    const building = (name: string) => api.ok<{ id: string }>('POST', `/api/v1/communities/${community}/buildings`, { name });
+    const household = (name: string, buildingId: string) =>
+      api.ok<{ id: string }>('POST', `/api/v1/communities/${community}/households`, { name, buildingId });
+    const resident = async (name: string, householdId: string, points: number) => {
+      const r = await api.ok<{ id: string }>('POST', '/api/v1/residents', { communityId: community, name });
+      await api.ok('POST', `/api/v1/residents/${r.id}/move`, { householdId });
+      await api.ok('POST', `/api/v1/residents/${r.id}/credits`, { amount: points, reason: 'volunteer' });
+      return r.id;
+    };
+    const b1 = await building('1号楼');
+    const b2 = await building('2号楼');
+    const h101 = await household('1-101', b1.id);
+    const h102 = await household('1-102', b1.id);
+    const h201 = await household('2-201', b2.id);
+    await resident('甲', h101.id, 5);
+    await resident('乙', h101.id, 4); // 1-101: 9
+    await resident('丙', h102.id, 2); // 1-102: 2 → building 1: 11
+    await resident('丁', h201.id, 10); // 2-201: 10 → building 2: 10
+    const l = await api.ok('GET', `/api/v1/communities/${community}/leaderboards?${period}&limit=5`);
+    expect(l.households.map((x: any) => [x.rank, x.name, x.points, x.residents])).toEqual([
+      [1, '2-201', 10, 1],
+      [2, '1-101', 9, 2],
+      [3, '1-102', 2, 1],
+    ]);
+    expect(l.buildings.map((x: any) => [x.rank, x.name, x.points])).toEqual([
+      [1, '1号楼', 11],
+      [2, '2号楼', 10],
+    ]);
+  });
+
   it('refuses a bad period with the field named', async () => {
     const res = await api.request('GET', `/api/v1/communities/${communityId}/reconciliation?from=2026-04-01&to=2026-01-01`);
     expect(res.status).toBe(400);

@@ -333,12 +333,12 @@ export class LedgerReportsRepository {
       async (q) => {
         const [c] = await q<{ id: string }>('SELECT id FROM community WHERE id = $1::uuid', [communityId]);
         if (!c) throw new DomainError('not-found', `no community with id ${communityId}`);
-        const residents = await q<{ id: string; name: string; household: string | null; points: Num }>(SQL.TOP_RESIDENTS, params);
-        const households = await q<{ id: string; name: string; building: string | null; points: Num; residents: number }>(
-          SQL.TOP_HOUSEHOLDS,
-          params,
-        );
-        const buildings = await q<{ id: string; name: string; points: Num; residents: number }>(SQL.TOP_BUILDINGS, params);
+        const [boards] = await q<{
+          residents: { id: string; name: string; household: string | null; points: Num }[];
+          households: { id: string; name: string; building: string | null; points: Num; residents: number }[];
+          buildings: { id: string; name: string; points: Num; residents: number }[];
+        }>(SQL.LEADERBOARDS, params);
+        const { residents, households, buildings } = boards!;
         return {
           communityId,
           from: from.toISOString(),

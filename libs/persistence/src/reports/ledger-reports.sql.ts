@@ -155,22 +155,30 @@ earned AS (
   GROUP BY resident_id
 )`;
 
-export const TOP_RESIDENTS = `${EARNED}
-SELECT r.id, r.name, h.name AS household, e.points::text AS points
-FROM earned e JOIN resident r ON r.id = e.resident_id LEFT JOIN household h ON h.id = r.household_id
-WHERE e.points > 0
-ORDER BY e.points DESC, r.id ASC LIMIT $4::integer`;
-
-export const TOP_HOUSEHOLDS = `${EARNED}
-SELECT h.id, h.name, b.name AS building, SUM(e.points)::text AS points, COUNT(*)::integer AS residents
-FROM earned e JOIN resident r ON r.id = e.resident_id JOIN household h ON h.id = r.household_id LEFT JOIN building b ON b.id = h.building_id
-GROUP BY h.id, h.name, b.name
-HAVING SUM(e.points) > 0
-ORDER BY SUM(e.points) DESC, h.id ASC LIMIT $4::integer`;
-
-export const TOP_BUILDINGS = `${EARNED}
-SELECT b.id, b.name, SUM(e.points)::text AS points, COUNT(*)::integer AS residents
-FROM earned e JOIN resident r ON r.id = e.resident_id JOIN household h ON h.id = r.household_id JOIN building b ON b.id = h.building_id
-GROUP BY b.id, b.name
-HAVING SUM(e.points) > 0
-ORDER BY SUM(e.points) DESC, b.id ASC LIMIT $4::integer`;
+/**
+ * The three boards in one pass over the period's entries (the points earned are
+ * summed once, then ranked three ways), each as a JSON array in rank order.
+ */
+export const LEADERBOARDS = `${EARNED.replace('earned AS (', 'earned AS MATERIALIZED (')},
+top_residents AS (
+  SELECT r.id, r.name, h.name AS household, e.points
+  FROM earned e JOIN resident r ON r.id = e.resident_id LEFT JOIN household h ON h.id = r.household_id
+  WHERE e.points > 0
+  ORDER BY e.points DESC, r.id ASC LIMIT $4::integer
+), top_households AS (
+  SELECT h.id, h.name, b.name AS building, SUM(e.points)::bigint AS points, COUNT(*)::integer AS residents
+  FROM earned e JOIN resident r ON r.id = e.resident_id JOIN household h ON h.id = r.household_id LEFT JOIN building b ON b.id = h.building_id
+  GROUP BY h.id, h.name, b.name
+  HAVING SUM(e.points) > 0
+  ORDER BY SUM(e.points) DESC, h.id ASC LIMIT $4::integer
+), top_buildings AS (
+  SELECT b.id, b.name, SUM(e.points)::bigint AS points, COUNT(*)::integer AS residents
+  FROM earned e JOIN resident r ON r.id = e.resident_id JOIN household h ON h.id = r.household_id JOIN building b ON b.id = h.building_id
+  GROUP BY b.id, b.name
+  HAVING SUM(e.points) > 0
+  ORDER BY SUM(e.points) DESC, b.id ASC LIMIT $4::integer
+)
+SELECT
+  (SELECT COALESCE(json_agg(t ORDER BY t.points DESC, t.id), '[]'::json) FROM top_residents t) AS residents,
+  (SELECT COALESCE(json_agg(t ORDER BY t.points DESC, t.id), '[]'::json) FROM top_households t) AS households,
+  (SELECT COALESCE(json_agg(t ORDER BY t.points DESC, t.id), '[]'::json) FROM top_buildings t) AS buildings`;
