@@ -4,7 +4,7 @@
  * array parameters and expands them with jsonb_to_recordset, so a whole batch is one
  * round trip per step, in SQL that PostgreSQL 15 and PGlite (18) both accept.
  */
-import { ENTRY_COLUMNS, ENTRY_RECORD, entryValues } from '../ledger/ledger.sql';
+import { ENTRY_COLUMNS, ENTRY_RECORD, entryValues, updateChainHeads, updateResidentPoints } from '../ledger/ledger.sql';
 
 /**
  * The ack stored the first time, for repeats: looked up before judging; null for
@@ -86,16 +86,8 @@ WITH v AS (
   FROM jsonb_to_recordset($2::jsonb) AS l(${ENTRY_RECORD}, device_id text, event_id text)
   JOIN stored ON stored.device_id = l.device_id AND stored.event_id = l.event_id
   RETURNING 1
-), balanced AS (
-  UPDATE resident r SET balance = b.balance, pending_points = b.pending_points
-  FROM jsonb_to_recordset($3::jsonb) AS b(id uuid, balance integer, pending_points integer)
-  WHERE r.id = b.id
-  RETURNING 1
-), chained AS (
-  UPDATE ledger_chain_head SET chain_seq = n.chain_seq, hash = n.hash
-  FROM jsonb_to_recordset($4::jsonb) AS n(community_id uuid, chain_seq bigint, hash text)
-  WHERE ledger_chain_head.community_id = n.community_id
-  RETURNING 1
+), balanced AS (${updateResidentPoints('$3')}
+), chained AS (${updateChainHeads('$4')}
 ), tallied AS (
   INSERT INTO deposit_tally (resident_id, period, period_start, points, batteries)
   SELECT resident_id, period, period_start, points, batteries

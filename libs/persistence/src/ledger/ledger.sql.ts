@@ -41,6 +41,20 @@ export const entryValues = (alias: string) =>
     .map((c) => (c === 'kind' ? `${alias}.kind::ledger_kind` : c === 'source' ? `${alias}.source::ledger_source` : `${alias}.${c}`))
     .join(', ');
 
+/** A CTE body: residents' new points from a JSON parameter [{id, balance, pending_points}]. */
+export const updateResidentPoints = (param: string) => `
+  UPDATE resident SET balance = p.balance, pending_points = p.pending_points
+  FROM jsonb_to_recordset(${param}::jsonb) AS p(id uuid, balance integer, pending_points integer)
+  WHERE resident.id = p.id
+  RETURNING 1`;
+
+/** A CTE body: chain heads moved on, from a JSON parameter [{community_id, chain_seq, hash}]. */
+export const updateChainHeads = (param: string) => `
+  UPDATE ledger_chain_head SET chain_seq = n.chain_seq, hash = n.hash
+  FROM jsonb_to_recordset(${param}::jsonb) AS n(community_id uuid, chain_seq bigint, hash text)
+  WHERE ledger_chain_head.community_id = n.community_id
+  RETURNING 1`;
+
 /**
  * $1: sealed entries; $2: residents' new points [{id, balance, pending_points}];
  * $3: chain heads [{community_id, chain_seq, hash}]. Returns the entries' ids.
@@ -51,16 +65,8 @@ WITH e AS (
   SELECT ${entryValues('v')}
   FROM jsonb_to_recordset($1::jsonb) AS v(${ENTRY_RECORD})
   RETURNING id::text AS id, idempotency_key
-), r AS (
-  UPDATE resident SET balance = p.balance, pending_points = p.pending_points
-  FROM jsonb_to_recordset($2::jsonb) AS p(id uuid, balance integer, pending_points integer)
-  WHERE resident.id = p.id
-  RETURNING 1
-), h AS (
-  UPDATE ledger_chain_head SET chain_seq = n.chain_seq, hash = n.hash
-  FROM jsonb_to_recordset($3::jsonb) AS n(community_id uuid, chain_seq bigint, hash text)
-  WHERE ledger_chain_head.community_id = n.community_id
-  RETURNING 1
+), r AS (${updateResidentPoints('$2')}
+), h AS (${updateChainHeads('$3')}
 )
 SELECT id, idempotency_key FROM e`;
 
