@@ -15,43 +15,18 @@ export interface RulesVersion {
   rules: PointsRules;
 }
 
-/**
- * Each community's points rules versions, reused across batches like device rows:
- * a change made through this process's API is seen at once (forget), one made by
- * another replica within `ttlMs` — and a version takes effect at its
- * effective_from, which the API keeps in the future (or now).
- */
-export class RulesCache {
-  private readonly cache = new Map<string, { versions: RulesVersion[]; until: number }>();
-
-  constructor(private readonly ttlMs: number) {}
-
-  forget(communityId: string): void {
-    this.cache.delete(communityId);
+/** Each community's points rules versions, oldest first; an entry (maybe empty) for every community asked for. */
+export async function readRules(query: SqlQuery, communityIds: string[]): Promise<Map<string, RulesVersion[]>> {
+  const found = new Map<string, RulesVersion[]>(communityIds.map((id) => [id, []]));
+  const rows = await query<{ community_id: string; version: number; effective_from: Date | string; rules: unknown }>(SQL.SELECT_RULES, [
+    JSON.stringify(communityIds),
+  ]);
+  for (const r of rows) {
+    found
+      .get(r.community_id)!
+      .push({ version: r.version, effectiveFrom: new Date(r.effective_from), rules: pointsRulesSchema.parse(r.rules) });
   }
-
-  async load(query: SqlQuery, communityIds: Iterable<string>, now: number): Promise<Map<string, RulesVersion[]>> {
-    const found = new Map<string, RulesVersion[]>();
-    const missing: string[] = [];
-    for (const id of new Set(communityIds)) {
-      const cached = this.cache.get(id);
-      if (cached && cached.until > now) found.set(id, cached.versions);
-      else missing.push(id);
-    }
-    if (missing.length > 0) {
-      for (const id of missing) found.set(id, []);
-      const rows = await query<{ community_id: string; version: number; effective_from: Date | string; rules: unknown }>(SQL.SELECT_RULES, [
-        JSON.stringify(missing),
-      ]);
-      for (const r of rows) {
-        found
-          .get(r.community_id)!
-          .push({ version: r.version, effectiveFrom: new Date(r.effective_from), rules: pointsRulesSchema.parse(r.rules) });
-      }
-      for (const id of missing) this.cache.set(id, { versions: found.get(id)!, until: now + this.ttlMs });
-    }
-    return found;
-  }
+  return found;
 }
 
 /** The version in force at `at` (versions sorted by version, so by effective_from); version 0 before the first. */

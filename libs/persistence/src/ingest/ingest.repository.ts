@@ -22,7 +22,8 @@ import {
 } from '../../../domain/src';
 import type { Database, SqlQuery } from '../database';
 import { entryRow, lockChainHeads, residentsOf, writeBackRows } from '../ledger/append-entries';
-import { RulesCache, RunningTallies, rulesAt } from './deposit-rules';
+import { type RulesVersion, RunningTallies, readRules, rulesAt } from './deposit-rules';
+import { RegistryCache } from './registry-cache';
 import * as SQL from './ingest.sql';
 
 interface HolderRow {
@@ -92,13 +93,9 @@ export class IngestRepository {
   private readonly latenessMs: number;
   private readonly deviceCacheMs: number;
   private readonly now: () => number;
-  /**
-   * Registry rows of recently seen devices: reading them costs more per batch
-   * than judging the events. A change made through this process's API is seen at
-   * once (forgetDevice); one made by another replica within deviceCacheMs.
-   */
-  private readonly deviceCache = new Map<string, { row: DeviceRow; until: number }>();
-  private readonly rules: RulesCache;
+  /** Registry rows of recently seen devices, and their communities' points rules versions. */
+  private readonly devices: RegistryCache<DeviceRow>;
+  private readonly rules: RegistryCache<RulesVersion[]>;
 
   constructor(
     private readonly db: Database,
@@ -107,7 +104,9 @@ export class IngestRepository {
     this.latenessMs = options.latenessMs ?? DEFAULT_LATENESS_MS;
     this.deviceCacheMs = options.deviceCacheMs ?? 2000;
     this.now = options.now ?? Date.now;
-    this.rules = new RulesCache(this.deviceCacheMs);
+    this.devices = new RegistryCache(this.deviceCacheMs);
+    // A rules version takes effect at its effective_from, which the API keeps in the future (or now).
+    this.rules = new RegistryCache(this.deviceCacheMs);
   }
 
   /** A community's points rules changed through this process's API: use them from the next batch. */
@@ -118,26 +117,15 @@ export class IngestRepository {
 
   /** Async like every repository method: it may run on the database thread. */
   forgetDevice(deviceId: string): Promise<void> {
-    this.deviceCache.delete(deviceId);
+    this.devices.forget(deviceId);
     return Promise.resolve();
   }
 
-  private async loadDevices(query: SqlQuery, deviceIds: string[]): Promise<Map<string, DeviceRow>> {
-    const now = this.now();
-    const found = new Map<string, DeviceRow>();
-    const missing: string[] = [];
-    for (const id of deviceIds) {
-      const cached = this.deviceCache.get(id);
-      if (cached && cached.until > now) found.set(id, cached.row);
-      else missing.push(id);
-    }
-    if (missing.length > 0) {
-      for (const row of await query<DeviceRow>(SQL.SELECT_DEVICES, [JSON.stringify(missing)])) {
-        found.set(row.id, row);
-        this.deviceCache.set(row.id, { row, until: now + this.deviceCacheMs });
-      }
-    }
-    return found;
+  private loadDevices(query: SqlQuery, deviceIds: string[]): Promise<Map<string, DeviceRow>> {
+    return this.devices.getMany(deviceIds, this.now(), async (missing) => {
+      const rows = await query<DeviceRow>(SQL.SELECT_DEVICES, [JSON.stringify(missing)]);
+      return new Map(rows.map((row) => [row.id, row]));
+    });
   }
 
   async commitBatch(items: readonly IngestItem[]): Promise<IngestAck[]> {
@@ -200,17 +188,18 @@ export class IngestRepository {
     // Deposits are judged by the rules version in force at their time and the
     // holder's tally of that local day and month (caps), both loaded once.
     const nowMs = this.now();
-    const rulesByCommunity = await this.rules.load(
-      query,
+    const rulesByCommunity = await this.rules.getMany(
       freshValid.map((i) => devices.get(i.deviceId)!.community_id),
       nowMs,
+      (missing) => readRules(query, missing),
     );
     const times = new Map(fresh.map((item) => [item, this.eventTime(item)]));
     const periods = new Map<IngestItem, { day: string; month: string }>();
     const tallyKeys: { residentId: string; day: string; month: string }[] = [];
+    const holderOf = (item: IngestItem) => (item.kind === 'valid' && 'cardUid' in item.event ? holders.get(item.event.cardUid) : undefined);
     for (const item of freshValid) {
       const time = times.get(item);
-      const holder = 'cardUid' in item.event ? holders.get(item.event.cardUid) : undefined;
+      const holder = holderOf(item);
       if (item.event.type !== 'deposit' || !time || time.kind !== 'on-time' || !holder) continue;
       const period = RunningTallies.periodsOf(time.occurredAt, devices.get(item.deviceId)!.timezone);
       periods.set(item, period);
@@ -229,9 +218,9 @@ export class IngestRepository {
         time?.occurredAt ?? createdAt,
       );
       const period = periods.get(item);
-      const holder = item.kind === 'valid' && 'cardUid' in item.event ? holders.get(item.event.cardUid) : undefined;
+      const holder = holderOf(item);
       const tally = period && holder ? tallies.get(holder.residentId, period.day, period.month) : undefined;
-      const outcome = this.judge(item, time, device, holders, points, rules, tally);
+      const outcome = this.judge(item, time, device, holder, points, rules, tally);
       if (outcome.deposit && outcome.residentId && period && (outcome.result === 'credited' || outcome.reason === 'needs-review')) {
         tallies.add(outcome.residentId, period.day, period.month, outcome.deposit.points, outcome.deposit.batteries);
       }
@@ -314,7 +303,7 @@ export class IngestRepository {
     item: IngestItem,
     time: EventTime | null,
     device: DeviceRow,
-    holders: Map<string, CardHolder>,
+    holder: CardHolder | undefined,
     points: Map<string, ResidentPoints>,
     rules: PointsRules,
     tally: DepositTally | undefined,
@@ -322,7 +311,6 @@ export class IngestRepository {
     if (item.kind === 'invalid' || time === null) {
       return device.is_active ? rejectedOutcome('invalid-event') : rejectedOutcome('device-inactive');
     }
-    const holder = 'cardUid' in item.event ? holders.get(item.event.cardUid) : undefined;
     const current = holder ? { ...holder, balance: points.get(holder.residentId)?.balance ?? holder.balance } : null;
     return judgeEvent({
       event: item.event,
