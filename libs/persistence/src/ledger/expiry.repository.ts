@@ -63,7 +63,8 @@ export class ExpiryRepository {
     const community = await this.community(resident.community_id);
     const communityId = resident.community_id;
     if (!community.policy) return { communityId, policy: null, due: 0, upcoming: [] };
-    return { communityId, policy: community.policy, ...(await this.stateOf(residentId, community.policy, community.timezone, now)) };
+    const { due, upcoming } = await this.stateOf(residentId, community.policy, community.timezone, now);
+    return { communityId, policy: community.policy, due, upcoming };
   }
 
   /**
@@ -83,7 +84,7 @@ export class ExpiryRepository {
       if (page.length === 0) break;
       for (const resident of page) {
         result.residentsChecked++;
-        const { due, postedBefore } = await this.dueOf(resident.id, community.policy, community.timezone, now);
+        const { due, postedBefore } = await this.stateOf(resident.id, community.policy, community.timezone, now);
         const amount = Math.min(due, resident.balance);
         if (amount <= 0) continue;
         try {
@@ -133,14 +134,11 @@ export class ExpiryRepository {
     }));
   }
 
-  private async stateOf(residentId: string, policy: ExpiryPolicy, timeZone: string, now: Date): Promise<ExpiryState> {
-    return expiryState(await this.movementsOf(residentId), policy, timeZone, now);
-  }
-
-  private async dueOf(residentId: string, policy: ExpiryPolicy, timeZone: string, now: Date) {
+  /** The resident's expiry state, and the points already posted as expired (the next entry's idempotency key counts on). */
+  private async stateOf(residentId: string, policy: ExpiryPolicy, timeZone: string, now: Date) {
     const movements = await this.movementsOf(residentId);
     const postedBefore = movements.filter((m) => m.isExpiry).reduce((sum, m) => sum - m.amount, 0);
-    return { due: expiryState(movements, policy, timeZone, now).due, postedBefore };
+    return { ...expiryState(movements, policy, timeZone, now), postedBefore };
   }
 }
 
