@@ -1,20 +1,13 @@
+import type { ResidentImportCounts } from '../libs/persistence/src/registry/resident-import.repository';
 import { ApiClient, createCommunity, eventually, newCardUid } from './support/api-client';
 import { GatewayProcess, TEST_ADMIN_TOKEN } from './support/gateway-process';
 import { modeName } from './support/test-mode';
 
 jest.setTimeout(120_000);
 
-interface Report {
+interface Report extends ResidentImportCounts {
   dryRun: boolean;
   rowsTotal: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  rejected: number;
-  buildingsCreated: number;
-  householdsCreated: number;
-  cardsBound: number;
-  moves: number;
   rejectedRows: { line: number; ref: string | null; reason: string; message: string }[];
   ignoredColumns: string[];
 }

@@ -212,23 +212,30 @@ export class LedgerRepository {
     isPending?: boolean;
     scope?: string | null;
   }): Promise<PostResult> {
-    const communityId = await this.communityOf(input.residentId);
-    assertInScope(input.scope, communityId);
-    return this.post([
-      {
-        communityId,
-        kind: input.isPending ? 'pending' : 'posted',
-        debitAccount: accountName(systemAccount('issuance', communityId)),
-        creditAccount: accountName(residentAccount(input.residentId)),
-        amount: input.amount,
-        source: input.source ?? 'manual',
-        pendingEntryId: null,
-        reversesEntryId: null,
-        idempotencyKey: input.idempotencyKey,
-        actor: input.actor,
-        reason: input.reason,
-      },
-    ]);
+    // The resident's community is read in the posting's own transaction.
+    const result = await this.db.transaction(async (query) => {
+      const [resident] = await query<{ community_id: string }>(RESIDENT_COMMUNITY, [JSON.stringify([input.residentId])]);
+      if (!resident) throw new DomainError('not-found', `no resident with id ${input.residentId}`);
+      const communityId = resident.community_id;
+      assertInScope(input.scope, communityId);
+      return this.postIn(query, [
+        {
+          communityId,
+          kind: input.isPending ? 'pending' : 'posted',
+          debitAccount: accountName(systemAccount('issuance', communityId)),
+          creditAccount: accountName(residentAccount(input.residentId)),
+          amount: input.amount,
+          source: input.source ?? 'manual',
+          pendingEntryId: null,
+          reversesEntryId: null,
+          idempotencyKey: input.idempotencyKey,
+          actor: input.actor,
+          reason: input.reason,
+        },
+      ]);
+    });
+    await this.db.makeDurable();
+    return result;
   }
 
   /**
@@ -510,11 +517,5 @@ export class LedgerRepository {
       }
     }
     return report(null);
-  }
-
-  private async communityOf(residentId: string): Promise<string> {
-    const [row] = await this.db.transaction((q) => q<{ community_id: string }>(RESIDENT_COMMUNITY, [JSON.stringify([residentId])]));
-    if (!row) throw new DomainError('not-found', `no resident with id ${residentId}`);
-    return row.community_id;
   }
 }
