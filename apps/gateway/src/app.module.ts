@@ -44,6 +44,7 @@ import { LedgerController } from './http/ledger.controller';
 import { ReportsController } from './http/reports.controller';
 import { DepositReportsController } from './http/deposit-reports.controller';
 import { ResidentsController } from './http/residents.controller';
+import { SessionController } from './http/session.controller';
 import { StaffController } from './http/staff.controller';
 import { SupermarketController } from './http/supermarket.controller';
 import { TokenAuthenticator } from './http/token-authenticator';
@@ -138,6 +139,7 @@ export class AppModule {
       module: AppModule,
       imports: [ThrottlerModule.forRoot(apiThrottlerOptions(runtime.rateLimitPerMinute))],
       controllers: [
+        SessionController,
         StaffController,
         AuditLogController,
         CommunitiesController,

@@ -22,6 +22,7 @@ import { MqttIngestServer } from './ingest/mqtt-ingest.server';
 import { type Logger, NestPinoLogger } from './logging/logger';
 import { DeviceCredentials } from './registry/device-credentials';
 import { IMPORT_MAX_BYTES } from './registry/resident-import.service';
+import { serveWebPages } from './web/static-pages';
 
 export class HttpPortInUseError extends Error {
   constructor(readonly port: number) {
@@ -178,6 +179,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     // CSV uploads (the resident import) arrive as bytes: UTF-8 or Excel's GB18030 is decided there.
     app.useBodyParser('raw', { type: CSV_CONTENT_TYPES, limit: IMPORT_MAX_BYTES });
     app.useGlobalFilters(new ApiErrorFilter(logger));
+    serveWebPages(app);
     const openApi = SwaggerModule.createDocument(
       app,
       new DocumentBuilder()
