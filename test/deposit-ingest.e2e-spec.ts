@@ -107,12 +107,43 @@ describe(`a bin deposit becomes points, exactly once — ${modeName}`, () => {
     const bad = { ...device.deposit(fixture.cardUid), items: [{ kind: 'plutonium', count: 1 }] };
 
     const ack = await device.send(bad);
-    expect(ack).toMatchObject({ result: 'rejected', reason: 'invalid-event', points: 0, balance: null });
+    expect(ack).toMatchObject({ result: 'rejected', reason: 'unknown-battery-kind', points: 0, balance: null });
     // a resend of the same bad event gets the same answer
     await device.publishRaw(deviceTopic(device.id, 'events'), JSON.stringify(bad));
     await eventually(async () => (device.acksFor(bad.eventId).length === 2 ? true : undefined));
     expect(device.acksFor(bad.eventId)[1]).toEqual(ack);
     expect(await balanceOf(api, fixture.residentId)).toBe(0);
+  });
+
+  it('answers each kind of bad deposit with its own reason, credits none of them, and keeps each one', async () => {
+    const fixture = await createFixture(api);
+    const device = await connectDevice(fixture);
+    const good = () => device.deposit(fixture.cardUid);
+    const day = 24 * 60 * 60 * 1000;
+    const cases: [object, string][] = [
+      [{ ...good(), items: [{ kind: 'alkaline', count: -2 }] }, 'invalid-count'],
+      [{ ...good(), items: [{ kind: 'alkaline', count: 100_000 }] }, 'invalid-count'],
+      [{ ...good(), weightGrams: -5 }, 'invalid-weight'],
+      [{ ...good(), weightGrams: 9_999_999 }, 'invalid-weight'],
+      [{ ...good(), items: [{ kind: 'nickel-cadmium', count: 1 }] }, 'unknown-battery-kind'],
+      [{ ...good(), items: [] }, 'no-items'],
+      [{ ...good(), occurredAt: new Date(Date.now() + 3 * day).toISOString() }, 'clock-ahead'],
+      [{ ...good(), occurredAt: new Date(Date.now() - 8 * day).toISOString() }, 'too-late'],
+      [{ ...good(), cardUid: 'lowercase-nope' }, 'invalid-event'],
+    ];
+    for (const [event, reason] of cases) {
+      const ack = await device.send(event as ReturnType<typeof good>);
+      expect({ reason: ack.reason, result: ack.result, points: ack.points }).toEqual({ reason, result: 'rejected', points: 0 });
+      expect(ack.display.zh.length).toBeGreaterThan(0);
+    }
+    // A clock only an hour ahead is drift: credited at arrival time.
+    const drifting = await device.send(
+      device.deposit(fixture.cardUid, { occurredAt: new Date(Date.now() + 60 * 60 * 1000).toISOString() }),
+    );
+    expect(drifting.result).toBe('credited');
+    expect(await balanceOf(api, fixture.residentId)).toBe(drifting.points);
+    const view = await api.ok<{ eventsByResult: Record<string, number> }>('GET', `/api/v1/devices/${device.id}`);
+    expect(view.eventsByResult).toEqual({ rejected: cases.length, credited: 1 });
   });
 
   it('dead-letters a payload that is not JSON, keeping its bytes', async () => {

@@ -102,7 +102,7 @@ describe(`battery deposit reports — ${modeName}`, () => {
       ['pending', 'unknown-card', 10],
       ['credited', null, 8],
       ['credited', null, 7],
-      ['rejected', 'invalid-event', 0],
+      ['rejected', 'unknown-battery-kind', 0],
     ]);
   });
 
@@ -153,7 +153,7 @@ describe(`battery deposit reports — ${modeName}`, () => {
       { period: d2, ...day2 },
     ]);
     expect(report.total).toEqual(total);
-    expect(report.rejected).toEqual([{ reason: 'invalid-event', deposits: 1, batteries: 3 }]);
+    expect(report.rejected).toEqual([{ reason: 'unknown-battery-kind', deposits: 1, batteries: 3 }]);
     expect(report.counted.en).toContain('credited or pending');
   });
 
@@ -202,7 +202,7 @@ describe(`battery deposit reports — ${modeName}`, () => {
     expect(lines[3]).toBe(`"${d1}","1","4","1","0","0","0","5","0.14","0","7","0"`);
     expect(lines[4]).toBe(`"${d2}","3","2","0","5","2","1","10","0.08","1","15","10"`);
     expect(lines[5]).toBe('"合计 TOTAL","4","6","1","5","2","1","15","0.22","1","22","10"');
-    expect(lines).toContain('"","invalid-event","1","3"');
+    expect(lines).toContain('"","unknown-battery-kind","1","3"');
   });
 
   it('gives the headline kilograms of a community and of the district', async () => {

@@ -36,7 +36,12 @@ describe(`statements, the reconciliation and leaderboards — ${modeName}`, () =
     });
     for (const card of [a.cardUid, a.cardUid, b.cardUid]) expect((await device.send(device.deposit(card))).result).toBe('credited');
     expect((await device.send(device.deposit('0A0B0C0D'))).reason).toBe('unknown-card');
-    expect((await device.send({ ...device.deposit(a.cardUid), items: [{ kind: 'plutonium', count: 1 }] })).reason).toBe('invalid-event');
+    expect((await device.send({ ...device.deposit(a.cardUid), items: [{ kind: 'plutonium', count: 1 }] })).reason).toBe(
+      'unknown-battery-kind',
+    );
+    // A bin whose clock jumped to next year: refused, not credited, counted by its reason.
+    const nextYear = new Date(Date.now() + 365 * 24 * 60 * 60 * 1000).toISOString();
+    expect((await device.send(device.deposit(a.cardUid, { occurredAt: nextYear }))).reason).toBe('clock-ahead');
     // alice: a manual credit of 5, reversed
     const credit = await api.ok('POST', `/api/v1/residents/${alice}/credits`, { amount: 5, reason: '志愿服务' });
     await api.ok('POST', `/api/v1/ledger/entries/${credit.entry.id}/reverse`, { reason: '误记' });
@@ -92,10 +97,11 @@ describe(`statements, the reconciliation and leaderboards — ${modeName}`, () =
       expect.arrayContaining([
         expect.objectContaining({ result: 'credited', reason: null, count: 3 }),
         expect.objectContaining({ result: 'pending', reason: 'unknown-card', count: 1 }),
-        expect.objectContaining({ result: 'rejected', reason: 'invalid-event', count: 1 }),
+        expect.objectContaining({ result: 'rejected', reason: 'unknown-battery-kind', count: 1 }),
+        expect.objectContaining({ result: 'rejected', reason: 'clock-ahead', count: 1 }),
       ]),
     );
-    expect(r.eventsTotal).toBe(5);
+    expect(r.eventsTotal).toBe(6);
   });
 
   it('shows an earlier quarter as empty, with the opening of today equal to the closing', async () => {

@@ -60,7 +60,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       databaseUrl: config.DATABASE_URL,
       dataDir: config.DATA_DIR,
       poolSize: config.DATABASE_POOL_SIZE,
-      ingest: { latenessMs: config.LATENESS_DAYS * 24 * 60 * 60 * 1000 },
+      ingest: { latenessMs: config.LATENESS_DAYS * 24 * 60 * 60 * 1000, futureLimitMs: config.CLOCK_AHEAD_LIMIT_HOURS * 60 * 60 * 1000 },
     };
     // Embedded: PGlite runs in this process, so it gets a thread of its own; a
     // PostgreSQL server already does its work in another process.

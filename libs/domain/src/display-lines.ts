@@ -17,6 +17,11 @@ export const REASON_DISPLAY: Readonly<Record<AckReason, Display>> = {
   'too-late': { zh: '记录已过期，请到服务台处理', en: 'Record too old: please see the desk' },
   'needs-review': { zh: '积分待审核', en: 'Points pending review' },
   'unsupported-event': { zh: '此设备不支持该操作', en: 'Not supported on this device' },
+  'no-items': { zh: '未识别到电池，请重新投放', en: 'No batteries counted: please try again' },
+  'unknown-battery-kind': { zh: '电池种类无法识别，请联系工作人员', en: 'Unknown battery kind: please tell staff' },
+  'invalid-count': { zh: '电池数量有误，请联系工作人员', en: 'Battery count is wrong: please tell staff' },
+  'invalid-weight': { zh: '称重有误，请联系工作人员', en: 'Weighing failed: please tell staff' },
+  'clock-ahead': { zh: '设备时间有误，请联系工作人员', en: 'Device clock is wrong: please tell staff' },
 };
 
 export function creditedDisplay(points: number, balance: number): Display {

@@ -1,4 +1,4 @@
-import { DEFAULT_LATENESS_MS, FUTURE_TOLERANCE_MS, judgeEventTime } from './event-time';
+import { DEFAULT_FUTURE_LIMIT_MS, DEFAULT_LATENESS_MS, FUTURE_TOLERANCE_MS, judgeEventTime } from './event-time';
 
 const receivedAt = new Date('2026-11-23T08:00:00.000Z');
 const at = (offsetMs: number) => new Date(receivedAt.getTime() + offsetMs);
@@ -21,12 +21,27 @@ describe('judgeEventTime', () => {
     });
   });
 
-  it('uses arrival time for a clock far ahead, even beyond the lateness window', () => {
-    expect(judgeEventTime(at(DEFAULT_LATENESS_MS * 10), receivedAt)).toEqual({
+  it('uses arrival time for a clock up to a day ahead, flagged', () => {
+    expect(DEFAULT_FUTURE_LIMIT_MS).toBe(24 * 60 * 60 * 1000);
+    expect(judgeEventTime(at(DEFAULT_FUTURE_LIMIT_MS), receivedAt)).toEqual({
       kind: 'on-time',
       occurredAt: receivedAt,
       isClockAhead: true,
     });
+  });
+
+  it('refuses an event more than a day ahead as clock-ahead (a broken clock), keeping its own time', () => {
+    expect(judgeEventTime(at(DEFAULT_FUTURE_LIMIT_MS + 1), receivedAt)).toEqual({
+      kind: 'clock-ahead',
+      occurredAt: at(DEFAULT_FUTURE_LIMIT_MS + 1),
+    });
+    expect(judgeEventTime(at(DEFAULT_LATENESS_MS * 10), receivedAt).kind).toBe('clock-ahead');
+  });
+
+  it('honours a custom future limit', () => {
+    const hour = 60 * 60 * 1000;
+    expect(judgeEventTime(at(hour), receivedAt, DEFAULT_LATENESS_MS, hour).kind).toBe('on-time');
+    expect(judgeEventTime(at(hour + 1), receivedAt, DEFAULT_LATENESS_MS, hour).kind).toBe('clock-ahead');
   });
 
   it('judges an event that happened at arrival by its own time, unflagged', () => {

@@ -133,6 +133,22 @@ describe('judgeEvent', () => {
     });
   });
 
+  describe('an event from a clock more than a day ahead', () => {
+    const clockAhead: EventTime = { kind: 'clock-ahead', occurredAt: new Date('2099-01-01T00:00:00.000Z') };
+    it.each<[string, DeviceEvent, DeviceKind]>([
+      ['deposit at a bin', deposit, 'bin'],
+      ['tap at a counter', tap, 'counter'],
+    ])('rejects a %s as clock-ahead with no points', (_, event, kind) => {
+      expect(judge({ event, device: device(kind), time: clockAhead })).toMatchObject({
+        result: 'rejected',
+        reason: 'clock-ahead',
+        points: 0,
+        creditPoints: 0,
+        display: REASON_DISPLAY['clock-ahead'],
+      });
+    });
+  });
+
   describe('an event older than the lateness window', () => {
     it.each<[string, DeviceEvent, DeviceKind]>([
       ['deposit at a bin', deposit, 'bin'],

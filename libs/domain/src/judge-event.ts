@@ -92,7 +92,7 @@ function judgeWithoutFill({ event, device, holder, rules, tally, time }: JudgeEv
   if (!device.isActive) return rejectedOutcome('device-inactive');
   // Never show (or store) another community's resident or balance on this device.
   const localHolder = holder && holder.communityId === device.communityId ? holder : null;
-  if (time.kind === 'too-late') return rejectedOutcome('too-late', localHolder);
+  if (time.kind !== 'on-time') return rejectedOutcome(time.kind, localHolder);
   if (localHolder?.isBlocked) return rejectedOutcome('card-blocked', localHolder);
 
   switch (event.type) {

@@ -1,5 +1,5 @@
 import { type z } from 'zod';
-import { MAX_PAYLOAD_BYTES, eventIdSchema } from './payloads';
+import { type AckReason, MAX_PAYLOAD_BYTES, eventIdSchema } from './payloads';
 
 export type DecodeFailure =
   | { ok: false; error: 'payload-too-large'; message: string }
@@ -52,4 +52,25 @@ export function readableEventId(failure: DecodeFailure): string | null {
   if (failure.error !== 'schema') return null;
   const id = eventIdSchema.safeParse(failure.raw['eventId']);
   return id.success ? id.data : null;
+}
+
+/**
+ * The ack reason for an event that failed the schema: a deposit's specific
+ * problem when it has one (the bin's firmware, and the desk reading the
+ * reconciliation, can tell a scale fault from a counting fault), else
+ * `invalid-event`. With several problems, the first of: no items, an unknown
+ * battery kind, a bad count, a bad weight.
+ */
+export function invalidEventReason(failure: DecodeFailure): AckReason {
+  if (failure.error !== 'schema' || failure.raw['type'] !== 'deposit') return 'invalid-event';
+  const found = new Set<AckReason>();
+  for (const issue of failure.issues) {
+    const [field, , itemField] = issue.path;
+    if (field === 'items' && issue.path.length === 1) found.add('no-items');
+    else if (field === 'items' && itemField === 'kind') found.add('unknown-battery-kind');
+    else if (field === 'items' && itemField === 'count') found.add('invalid-count');
+    else if (field === 'weightGrams') found.add('invalid-weight');
+  }
+  const order: AckReason[] = ['no-items', 'unknown-battery-kind', 'invalid-count', 'invalid-weight'];
+  return order.find((r) => found.has(r)) ?? 'invalid-event';
 }

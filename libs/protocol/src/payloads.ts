@@ -105,6 +105,13 @@ export const ACK_REASONS = [
   'too-late',
   'needs-review',
   'unsupported-event',
+  // A deposit that fails the schema gets the most specific of these instead of invalid-event.
+  'no-items',
+  'unknown-battery-kind',
+  'invalid-count',
+  'invalid-weight',
+  /** occurredAt further ahead than any clock drift (a reset clock): not credited. */
+  'clock-ahead',
 ] as const;
 export type AckReason = (typeof ACK_REASONS)[number];
 
@@ -120,10 +127,15 @@ export const ackSchema = z
     result: z.enum(ACK_RESULTS),
     points: z.number().int().describe('0 unless credited or pending'),
     balance: z.number().int().nullable().describe("the resident's balance after this event, or null"),
+    // A code, not the closed list: a device must not reject an ack whose reason
+    // was added after its firmware (the gateway only sends ACK_REASONS).
     reason: z
-      .enum(ACK_REASONS)
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,39}$/, 'a lower-case reason code')
       .optional()
-      .describe('present unless credited; a credited deposit held to a cap says cap-reached (points: what was credited)'),
+      .describe(
+        `present unless credited; a credited deposit held to a cap says cap-reached (points: what was credited). Codes today: ${ACK_REASONS.join(', ')}`,
+      ),
     display: displaySchema,
   })
   .refine((ack) => (ack.result === 'credited' ? ack.reason === undefined || ack.reason === 'cap-reached' : ack.reason !== undefined), {

@@ -71,6 +71,8 @@ export const gatewayConfigSchema = z.object({
   /** Batches committed at once; default 1 with PGlite (serial anyway), 2 with PostgreSQL. */
   INGEST_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(16).optional()),
   LATENESS_DAYS: positiveInt('LATENESS_DAYS', 7, 365),
+  /** An occurredAt further ahead is a broken clock: refused `clock-ahead` (5 min to this: judged at arrival, flagged). */
+  CLOCK_AHEAD_LIMIT_HOURS: positiveInt('CLOCK_AHEAD_LIMIT_HOURS', 24, 24 * 365),
   /** Admin API calls per token (or, without a good token, per address) and minute, on each replica. */
   API_RATE_LIMIT_PER_MINUTE: positiveInt('API_RATE_LIMIT_PER_MINUTE', 600, 1_000_000),
 });

@@ -2,6 +2,7 @@ import {
   deviceTopic,
   decodePayload,
   deviceEventSchema,
+  invalidEventReason,
   readableEventId,
   statusSchema,
   telemetrySchema,
@@ -89,13 +90,15 @@ export class IngestService {
     }
     const eventId = readableEventId(decoded);
     if (eventId !== null && decoded.error === 'schema') {
-      this.logger.info({ deviceId: message.deviceId, eventId, problem: decoded.message }, 'invalid event: answering invalid-event');
+      const reason = invalidEventReason(decoded);
+      this.logger.info({ deviceId: message.deviceId, eventId, reason, problem: decoded.message }, 'invalid event: answered rejected');
       return this.batcher.push({
         message,
         item: {
           kind: 'invalid',
           deviceId: message.deviceId,
           eventId,
+          reason,
           payload: decoded.raw,
           problem: decoded.message,
           receivedAt: message.receivedAt,

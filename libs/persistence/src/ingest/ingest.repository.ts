@@ -1,9 +1,10 @@
-import type { DeviceEvent } from '../../../protocol/src';
+import type { AckReason, DeviceEvent } from '../../../protocol/src';
 import {
   type CardHolder,
   type DepositPointsPerUnit,
   type DepositTally,
   type PointsRules,
+  DEFAULT_FUTURE_LIMIT_MS,
   DEFAULT_LATENESS_MS,
   type DeviceKind,
   type EventOutcome,
@@ -46,11 +47,15 @@ export interface ValidIngestItem {
   isBinFull?: boolean;
 }
 
-/** An event that failed the schema but whose eventId could be read: it is answered `invalid-event`. */
+/**
+ * An event that failed the schema but whose eventId could be read: it is
+ * answered with the most specific reason (invalid-count, no-items…, else invalid-event).
+ */
 export interface InvalidIngestItem {
   kind: 'invalid';
   deviceId: string;
   eventId: string;
+  reason: AckReason;
   payload: Record<string, unknown>;
   problem: string;
   receivedAt: Date;
@@ -68,6 +73,8 @@ export interface IngestAck {
 
 export interface IngestOptions {
   latenessMs?: number;
+  /** occurredAt further ahead than this is refused `clock-ahead` (DEFAULT_FUTURE_LIMIT_MS). */
+  futureLimitMs?: number;
   /** How long a device's registry row is reused across batches. */
   deviceCacheMs?: number;
   now?: () => number;
@@ -91,6 +98,7 @@ const keyOf = (deviceId: string, eventId: string) => `${deviceId}\u0000${eventId
  */
 export class IngestRepository {
   private readonly latenessMs: number;
+  private readonly futureLimitMs: number;
   private readonly deviceCacheMs: number;
   private readonly now: () => number;
   /** Registry rows of recently seen devices, and their communities' points rules versions. */
@@ -102,6 +110,7 @@ export class IngestRepository {
     options: IngestOptions = {},
   ) {
     this.latenessMs = options.latenessMs ?? DEFAULT_LATENESS_MS;
+    this.futureLimitMs = options.futureLimitMs ?? DEFAULT_FUTURE_LIMIT_MS;
     this.deviceCacheMs = options.deviceCacheMs ?? 2000;
     this.now = options.now ?? Date.now;
     this.devices = new RegistryCache(this.deviceCacheMs);
@@ -296,7 +305,9 @@ export class IngestRepository {
 
   /** The time an event is judged by; null for an invalid event, which has none. */
   private eventTime(item: IngestItem): EventTime | null {
-    return item.kind === 'valid' ? judgeEventTime(new Date(item.event.occurredAt), item.receivedAt, this.latenessMs) : null;
+    return item.kind === 'valid'
+      ? judgeEventTime(new Date(item.event.occurredAt), item.receivedAt, this.latenessMs, this.futureLimitMs)
+      : null;
   }
 
   private judge(
@@ -309,7 +320,9 @@ export class IngestRepository {
     tally: DepositTally | undefined,
   ): EventOutcome {
     if (item.kind === 'invalid' || time === null) {
-      return device.is_active ? rejectedOutcome('invalid-event') : rejectedOutcome('device-inactive');
+      return device.is_active
+        ? rejectedOutcome(item.kind === 'invalid' ? item.reason : 'invalid-event')
+        : rejectedOutcome('device-inactive');
     }
     const current = holder ? { ...holder, balance: points.get(holder.residentId)?.balance ?? holder.balance } : null;
     return judgeEvent({
@@ -358,7 +371,7 @@ function eventRow(item: IngestItem, time: EventTime | null) {
     payload: item.event,
     occurred_at: time.occurredAt.toISOString(),
     received_at: item.receivedAt.toISOString(),
-    is_clock_ahead: time.kind === 'on-time' && time.isClockAhead,
+    is_clock_ahead: time.kind === 'clock-ahead' || (time.kind === 'on-time' && time.isClockAhead),
   };
 }
 
