@@ -1,4 +1,4 @@
-import { ApiClient, balanceOf, createCommunity, createDevice, createResidentWithCard } from './support/api-client';
+import { ApiClient, balanceOf, createCommunity, createDevice, createResidentWithCard, newCardUid } from './support/api-client';
 import { GatewayProcess } from './support/gateway-process';
 import { TestDevice } from './support/test-device';
 import { modeName } from './support/test-mode';
@@ -60,6 +60,38 @@ describe(`battery bin points rules: caps, review, versions — ${modeName}`, () 
     expect(await balanceOf(api, residentId)).toBe(20);
     const { entries } = await api.ok<{ entries: { amount: number }[] }>('GET', `/api/v1/residents/${residentId}/ledger`);
     expect(entries.map((e) => e.amount)).toEqual([10, 10]);
+  });
+
+  it('applies the daily cap to deposits held for an unregistered card when the card is bound', async () => {
+    const { residentId, cardUid } = await createResidentWithCard(api, communityId, '孙丽');
+    // 12 alkaline today with the registered card: +12, 8 left under the cap of 20.
+    expect(await bin.send(bin.deposit(cardUid, { items: [{ kind: 'alkaline', count: 12 }], weightGrams: 270 }))).toMatchObject({
+      result: 'credited',
+      points: 12,
+    });
+    // A new, not yet registered card: two deposits held (5 lithium = 15, then 3 lithium = 9).
+    const newCard = newCardUid();
+    const held = [
+      await bin.send(bin.deposit(newCard, { items: [{ kind: 'lithium', count: 5 }], weightGrams: 100 })),
+      await bin.send(bin.deposit(newCard, { items: [{ kind: 'lithium', count: 3 }], weightGrams: 60 })),
+    ];
+    expect(held.map((a) => [a.result, a.reason, a.points])).toEqual([
+      ['pending', 'unknown-card', 15],
+      ['pending', 'unknown-card', 9],
+    ]);
+    // Bound to the same resident: 8 of the first (to the cap), nothing of the second.
+    const bound = await api.ok<{ claims: { claimed: number; points: number } }>('POST', `/api/v1/residents/${residentId}/cards`, {
+      uid: newCard,
+    });
+    expect(bound.claims).toEqual({ claimed: 1, points: 8 });
+    expect(await balanceOf(api, residentId)).toBe(20);
+    // The tally moved too: a further deposit today earns nothing.
+    expect(await bin.send(bin.deposit(newCard, { items: [{ kind: 'alkaline', count: 1 }], weightGrams: 23 }))).toMatchObject({
+      result: 'credited',
+      reason: 'cap-reached',
+      points: 0,
+      balance: 20,
+    });
   });
 
   it('holds points for review when count and weight disagree, with the evidence in the queue', async () => {

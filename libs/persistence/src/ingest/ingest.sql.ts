@@ -29,6 +29,17 @@ FROM points_rule
 WHERE community_id = ANY (ARRAY(SELECT (jsonb_array_elements_text($1::jsonb))::uuid))
 ORDER BY community_id, version`;
 
+/** Writes RunningTallies.rows() (whole cells, not increments): the residents' rows are locked. */
+export function upsertTallies(param: string): string {
+  return `
+  INSERT INTO deposit_tally (resident_id, period, period_start, points, batteries)
+  SELECT resident_id, period, period_start, points, batteries
+  FROM jsonb_to_recordset(${param}::jsonb) AS t(resident_id uuid, period text, period_start date, points integer, batteries integer)
+  ON CONFLICT (resident_id, period, period_start) DO UPDATE SET points = EXCLUDED.points, batteries = EXCLUDED.batteries`;
+}
+
+export const UPSERT_TALLIES = upsertTallies('$1');
+
 /** Deposit tallies by key; read after the residents are locked. $1: [{resident_id, period, period_start}]. */
 export const SELECT_TALLIES = `
 SELECT t.resident_id, t.period, t.period_start::text AS period_start, t.points, t.batteries
@@ -88,11 +99,7 @@ WITH v AS (
   RETURNING 1
 ), balanced AS (${updateResidentPoints('$3')}
 ), chained AS (${updateChainHeads('$4')}
-), tallied AS (
-  INSERT INTO deposit_tally (resident_id, period, period_start, points, batteries)
-  SELECT resident_id, period, period_start, points, batteries
-  FROM jsonb_to_recordset($5::jsonb) AS t(resident_id uuid, period text, period_start date, points integer, batteries integer)
-  ON CONFLICT (resident_id, period, period_start) DO UPDATE SET points = EXCLUDED.points, batteries = EXCLUDED.batteries
+), tallied AS (${upsertTallies('$5')}
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM stored)::integer AS stored,

@@ -1,4 +1,6 @@
+import type { DepositEvent } from '../../../protocol/src';
 import {
+  type DepositPointsPerUnit,
   DomainError,
   GENESIS_HASH,
   type LedgerEntryDraft,
@@ -6,13 +8,16 @@ import {
   type LedgerSource,
   accountName,
   entryHash,
+  judgeDeposit,
   parseAccount,
   residentAccount,
   residentIdOf,
   systemAccount,
 } from '../../../domain/src';
 import type { Database, SqlQuery } from '../database';
-import { appendEntries } from './append-entries';
+import { RunningTallies, readRules, rulesAt } from '../ingest/deposit-rules';
+import { UPSERT_TALLIES } from '../ingest/ingest.sql';
+import { appendEntries, lockChainHeads, lockResidents } from './append-entries';
 
 /** A posted entry as the API shows it. */
 export interface PostedEntry {
@@ -108,15 +113,62 @@ const OPEN_PENDING = `${SELECT_ENTRY} p WHERE p.community_id = $1::uuid AND p.ki
  * $1 uid, $2 resident id.
  */
 const HELD_DEPOSITS = `
-SELECT e.id::text AS id, e.device_id, e.event_id, e.points, d.community_id
+SELECT e.id::text AS id, e.device_id, e.event_id, e.points, d.community_id, e.occurred_at, e.payload, e.rule_version,
+       c.timezone, c.deposit_points_per_unit
 FROM device_event e
 JOIN device d ON d.id = e.device_id
 JOIN resident r ON r.id = $2::uuid AND r.community_id = d.community_id
 JOIN community c ON c.id = d.community_id
 WHERE e.card_uid = $1 AND e.result = 'pending' AND e.reason = 'unknown-card' AND e.claimed_at IS NULL
   AND e.received_at >= now() - make_interval(days => c.claim_window_days)
-ORDER BY e.id
+ORDER BY e.occurred_at, e.id
 FOR UPDATE OF e`;
+interface HeldDepositRow {
+  id: string;
+  device_id: string;
+  event_id: string;
+  points: number;
+  community_id: string;
+  occurred_at: Date | string;
+  payload: DepositEvent;
+  rule_version: number | null;
+  timezone: string;
+  deposit_points_per_unit: Partial<DepositPointsPerUnit>;
+}
+
+/**
+ * What each held deposit earns now for this resident, in the order they
+ * happened: judged by the rules version that judged it on arrival, against the
+ * resident's day and month tallies at its time, which it then advances (the
+ * batteries count even when the points are capped). Writes the tallies back.
+ */
+async function capHeldDeposits(
+  query: SqlQuery,
+  residentId: string,
+  held: HeldDepositRow[],
+): Promise<{ row: HeldDepositRow; points: number }[]> {
+  const community = held[0]!.community_id;
+  const versions = (await readRules(query, [community])).get(community) ?? [];
+  const tallies = new RunningTallies();
+  const periods = held.map((h) => RunningTallies.periodsOf(new Date(h.occurred_at), h.timezone));
+  await tallies.load(
+    query,
+    periods.map((p) => ({ residentId, ...p })),
+  );
+  const claims = held.map((row, i) => {
+    const { day, month } = periods[i]!;
+    const version = versions.find((v) => v.version === row.rule_version);
+    const rules = version?.rules ?? rulesAt(versions, row.deposit_points_per_unit, new Date(row.occurred_at)).rules;
+    const judged = judgeDeposit(rules, row.payload, tallies.get(residentId, day, month));
+    // Never more than was held (and shown to the resident) at arrival.
+    const points = Math.min(judged.points, row.points);
+    tallies.add(residentId, day, month, points, judged.batteries);
+    return { row, points };
+  });
+  await query(UPSERT_TALLIES, [JSON.stringify(tallies.rows())]);
+  return claims;
+}
+
 const MARK_CLAIMED = `UPDATE device_event SET claimed_at = now(), resident_id = $2::uuid
   WHERE id = ANY (ARRAY(SELECT (jsonb_array_elements_text($1::jsonb))::bigint))`;
 
@@ -344,31 +396,38 @@ export class LedgerRepository {
    */
   async claimHeldDeposits(input: { uid: string; residentId: string; actor: string }): Promise<{ claimed: number; points: number }> {
     const result = await this.db.transaction(async (query) => {
-      const held = await query<{ id: string; device_id: string; event_id: string; points: number; community_id: string }>(HELD_DEPOSITS, [
-        input.uid,
-        input.residentId,
-      ]);
-      const worth = held.filter((h) => h.points > 0);
+      const held = await query<HeldDepositRow>(HELD_DEPOSITS, [input.uid, input.residentId]);
+      if (held.length === 0) return { claimed: 0, points: 0 };
+      // The resident's caps apply as if the card had been known at the time:
+      // an unregistered card is no way round the daily limit. Lock order as
+      // everywhere: chain head, then the resident; then their tallies.
+      await lockChainHeads(query, [held[0]!.community_id]);
+      await lockResidents(query, [input.residentId]);
+      const claims = await capHeldDeposits(query, input.residentId, held);
+      const worth = claims.filter((c) => c.points > 0);
       if (worth.length > 0) {
         await this.postIn(
           query,
-          worth.map((h) => ({
-            communityId: h.community_id,
+          worth.map(({ row, points }) => ({
+            communityId: row.community_id,
             kind: 'posted' as const,
-            debitAccount: accountName(systemAccount('issuance', h.community_id)),
+            debitAccount: accountName(systemAccount('issuance', row.community_id)),
             creditAccount: accountName(residentAccount(input.residentId)),
-            amount: h.points,
+            amount: points,
             source: 'device_event' as const,
             pendingEntryId: null,
             reversesEntryId: null,
-            idempotencyKey: `device-event:${h.device_id}:${h.event_id}`,
+            idempotencyKey: `device-event:${row.device_id}:${row.event_id}`,
             actor: input.actor,
-            reason: `deposit held for card ${input.uid} until it was bound`,
+            reason:
+              points < row.points
+                ? `deposit held for card ${input.uid} until it was bound; held to the cap: ${points} of ${row.points}`
+                : `deposit held for card ${input.uid} until it was bound`,
           })),
         );
       }
-      if (held.length > 0) await query(MARK_CLAIMED, [JSON.stringify(held.map((h) => h.id)), input.residentId]);
-      return { claimed: worth.length, points: worth.reduce((sum, h) => sum + h.points, 0) };
+      await query(MARK_CLAIMED, [JSON.stringify(held.map((h) => h.id)), input.residentId]);
+      return { claimed: worth.length, points: worth.reduce((sum, c) => sum + c.points, 0) };
     });
     if (result.claimed > 0) await this.db.makeDurable();
     return result;
