@@ -80,10 +80,14 @@ describe(`battery bin points rules: caps, review, versions — ${modeName}`, () 
       ['pending', 'unknown-card', 9],
     ]);
     // Bound to the same resident: 8 of the first (to the cap), nothing of the second.
-    const bound = await api.ok<{ claims: { claimed: number; points: number } }>('POST', `/api/v1/residents/${residentId}/cards`, {
-      uid: newCard,
-    });
-    expect(bound.claims).toEqual({ claimed: 1, points: 8 });
+    const bound = await api.ok<{ claims: { claimed: number; points: number; pendingPoints: number } }>(
+      'POST',
+      `/api/v1/residents/${residentId}/cards`,
+      {
+        uid: newCard,
+      },
+    );
+    expect(bound.claims).toEqual({ claimed: 1, points: 8, pendingPoints: 0 });
     expect(await balanceOf(api, residentId)).toBe(20);
     // The tally moved too: a further deposit today earns nothing.
     expect(await bin.send(bin.deposit(newCard, { items: [{ kind: 'alkaline', count: 1 }], weightGrams: 23 }))).toMatchObject({
@@ -92,6 +96,16 @@ describe(`battery bin points rules: caps, review, versions — ${modeName}`, () 
       points: 0,
       balance: 20,
     });
+  });
+
+  it('sends a held deposit whose count and weight disagree to the review queue when its card is bound', async () => {
+    const resident = await api.ok<{ id: string }>('POST', '/api/v1/residents', { communityId, name: '周到' });
+    const newCard = newCardUid();
+    const ack = await bin.send(bin.deposit(newCard, { items: [{ kind: 'alkaline', count: 10 }], weightGrams: 40 }));
+    expect(ack).toMatchObject({ result: 'pending', reason: 'unknown-card', points: 10 });
+    const bound = await api.ok<{ claims: object }>('POST', `/api/v1/residents/${resident.id}/cards`, { uid: newCard });
+    expect(bound.claims).toEqual({ claimed: 1, points: 0, pendingPoints: 10 });
+    expect(await api.ok('GET', `/api/v1/residents/${resident.id}`)).toMatchObject({ balance: 0, pendingPoints: 10 });
   });
 
   it('holds points for review when count and weight disagree, with the evidence in the queue', async () => {

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/co
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { type CardRefusal, DomainError, isCardUid, maskName, normalizeCardUid } from '../../../../libs/domain/src';
-import { type CardRecord, CardRepository, ResidentRepository } from '../../../../libs/persistence/src';
+import { type CardRecord, CardRepository, type HeldDepositClaim, ResidentRepository } from '../../../../libs/persistence/src';
 import { cardUidSchema } from '../../../../libs/protocol/src';
 import type { Logger } from '../logging/logger';
 import { GATEWAY_LOGGER } from './audit.interceptor';
@@ -164,7 +164,7 @@ export class CardsController {
   }
 
   /** A bind has committed: held deposits of the card may go to its holder now. A failure here does not undo the bind. */
-  private async claim(uid: string, residentId: string, actor: Actor): Promise<{ claimed: number; points: number } | null> {
+  private async claim(uid: string, residentId: string, actor: Actor): Promise<HeldDepositClaim | null> {
     try {
       return await this.claims.claimHeldDeposits(uid, residentId, actor.label);
     } catch (err) {

@@ -1,4 +1,4 @@
-import type { LedgerRepository } from '../../../../libs/persistence/src';
+import type { HeldDepositClaim, LedgerRepository } from '../../../../libs/persistence/src';
 
 /**
  * Deposits of a card nobody held are kept as pending (`unknown-card`). Once the
@@ -7,7 +7,7 @@ import type { LedgerRepository } from '../../../../libs/persistence/src';
  */
 export abstract class HeldDepositClaims {
   /** Credits what is held for `uid` to `residentId`; `actorLabel` is who bound the card (`staff:alice`). */
-  abstract claimHeldDeposits(uid: string, residentId: string, actorLabel: string): Promise<{ claimed: number; points: number }>;
+  abstract claimHeldDeposits(uid: string, residentId: string, actorLabel: string): Promise<HeldDepositClaim>;
 }
 
 /** Claims through the ledger: each held deposit credited once, within the community's claim window. */
@@ -16,7 +16,7 @@ export class LedgerHeldDepositClaims extends HeldDepositClaims {
     super();
   }
 
-  claimHeldDeposits(uid: string, residentId: string, actorLabel: string): Promise<{ claimed: number; points: number }> {
+  claimHeldDeposits(uid: string, residentId: string, actorLabel: string): Promise<HeldDepositClaim> {
     return this.ledger.claimHeldDeposits({ uid, residentId, actor: actorLabel });
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, type RejectedImportRow, readResidentImport } from '../../../../libs/domain/src';
-import { type ResidentImportCounts, ResidentImportRepository } from '../../../../libs/persistence/src';
+import { type HeldDepositClaim, type ResidentImportCounts, ResidentImportRepository } from '../../../../libs/persistence/src';
 import { GATEWAY_LOGGER } from '../http/audit.interceptor';
 import { HeldDepositClaims } from '../http/held-deposit-claims';
 import type { Logger } from '../logging/logger';
@@ -25,7 +25,7 @@ export interface ResidentImportReport extends ResidentImportCounts {
   ignoredColumns: string[];
   encoding: 'utf-8' | 'gb18030';
   /** Held deposits credited to the holders of the cards bound (null in a dry run). */
-  claims: { claimed: number; points: number } | null;
+  claims: HeldDepositClaim | null;
 }
 
 export interface ResidentImportJob {
@@ -164,12 +164,13 @@ export class ResidentImportService {
 
   /** Held deposits of every card the import bound; a failure is logged and does not undo the import. */
   private async claimAll(cards: { uid: string; residentId: string }[], actor: string, importId: string) {
-    const total = { claimed: 0, points: 0 };
+    const total: HeldDepositClaim = { claimed: 0, points: 0, pendingPoints: 0 };
     for (const card of cards) {
       try {
         const claimed = await this.claims.claimHeldDeposits(card.uid, card.residentId, actor);
         total.claimed += claimed.claimed;
         total.points += claimed.points;
+        total.pendingPoints += claimed.pendingPoints;
       } catch (err) {
         this.logger.error({ err, importId, uid: card.uid, residentId: card.residentId }, 'claiming held deposits after an import failed');
       }

@@ -140,13 +140,15 @@ interface HeldDepositRow {
  * What each held deposit earns now for this resident, in the order they
  * happened: judged by the rules version that judged it on arrival, against the
  * resident's day and month tallies at its time, which it then advances (the
- * batteries count even when the points are capped). Writes the tallies back.
+ * batteries count even when the points are capped). One whose count and weight
+ * disagree goes to the review queue (pending), as it would have with a known
+ * card. Writes the tallies back.
  */
 async function capHeldDeposits(
   query: SqlQuery,
   residentId: string,
   held: HeldDepositRow[],
-): Promise<{ row: HeldDepositRow; points: number }[]> {
+): Promise<{ row: HeldDepositRow; points: number; review: string | null }[]> {
   const community = held[0]!.community_id;
   const versions = (await readRules(query, [community])).get(community) ?? [];
   const tallies = new RunningTallies();
@@ -163,7 +165,7 @@ async function capHeldDeposits(
     // Never more than was held (and shown to the resident) at arrival.
     const points = Math.min(judged.points, row.points);
     tallies.add(residentId, day, month, points, judged.batteries);
-    return { row, points };
+    return { row, points, review: judged.review };
   });
   await query(UPSERT_TALLIES, [JSON.stringify(tallies.rows())]);
   return claims;
@@ -217,6 +219,13 @@ function toPosted(r: EntryRow): PostedEntry {
  * (append-entries.ts), so a posting is whole or absent, and a retried call with
  * the same idempotency key returns the first result instead of posting again.
  */
+/** What binding a card claimed: deposits credited (and their points) and points held for review. */
+export interface HeldDepositClaim {
+  claimed: number;
+  points: number;
+  pendingPoints: number;
+}
+
 export class LedgerRepository {
   constructor(
     private readonly db: Database,
@@ -394,10 +403,10 @@ export class LedgerRepository {
    * key names it), only within the community's claim window, only deposits in
    * the resident's own community.
    */
-  async claimHeldDeposits(input: { uid: string; residentId: string; actor: string }): Promise<{ claimed: number; points: number }> {
+  async claimHeldDeposits(input: { uid: string; residentId: string; actor: string }): Promise<HeldDepositClaim> {
     const result = await this.db.transaction(async (query) => {
       const held = await query<HeldDepositRow>(HELD_DEPOSITS, [input.uid, input.residentId]);
-      if (held.length === 0) return { claimed: 0, points: 0 };
+      if (held.length === 0) return { claimed: 0, points: 0, pendingPoints: 0 };
       // The resident's caps apply as if the card had been known at the time:
       // an unregistered card is no way round the daily limit. Lock order as
       // everywhere: chain head, then the resident; then their tallies.
@@ -408,9 +417,10 @@ export class LedgerRepository {
       if (worth.length > 0) {
         await this.postIn(
           query,
-          worth.map(({ row, points }) => ({
+          worth.map(({ row, points, review }) => ({
             communityId: row.community_id,
-            kind: 'posted' as const,
+            // Count and weight disagreed: it waits for review, as it would have with a known card.
+            kind: review === null ? ('posted' as const) : ('pending' as const),
             debitAccount: accountName(systemAccount('issuance', row.community_id)),
             creditAccount: accountName(residentAccount(input.residentId)),
             amount: points,
@@ -420,14 +430,20 @@ export class LedgerRepository {
             idempotencyKey: `device-event:${row.device_id}:${row.event_id}`,
             actor: input.actor,
             reason:
-              points < row.points
+              review ??
+              (points < row.points
                 ? `deposit held for card ${input.uid} until it was bound; held to the cap: ${points} of ${row.points}`
-                : `deposit held for card ${input.uid} until it was bound`,
+                : `deposit held for card ${input.uid} until it was bound`),
           })),
         );
       }
       await query(MARK_CLAIMED, [JSON.stringify(held.map((h) => h.id)), input.residentId]);
-      return { claimed: worth.length, points: worth.reduce((sum, c) => sum + c.points, 0) };
+      const sum = (claims: typeof worth) => claims.reduce((total, c) => total + c.points, 0);
+      return {
+        claimed: worth.length,
+        points: sum(worth.filter((c) => c.review === null)),
+        pendingPoints: sum(worth.filter((c) => c.review !== null)),
+      };
     });
     if (result.claimed > 0) await this.db.makeDurable();
     return result;
