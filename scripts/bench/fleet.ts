@@ -15,6 +15,8 @@ interface InFlight {
   deviceIndex: number;
   residentIndex: number;
   startedAt: number;
+  bytes: string;
+  lastSentAt: number;
 }
 
 /** What a phase sees of each ack: its device, and the latency it is measuring. */
@@ -29,8 +31,12 @@ export interface AckTally {
   credited: number;
   pending: number;
   rejected: number;
-  /** Acks for an event that was already acked. */
+  /** Acks for an event that was already acked, and was not resent. */
   duplicates: number;
+  /** Events published again after `resendMs` without an ack (PROTOCOL.md duty 3). */
+  resent: number;
+  /** Repeat acks for resent events: expected, the stored ack answers each copy. */
+  repeatAcksAfterResend: number;
   /** Acks for an event this fleet never sent. */
   unknown: number;
   /** Credited acks whose points are not the deposit's worth. */
@@ -44,7 +50,18 @@ export interface AckTally {
  * awaiting their ack, and the points each resident was sent.
  */
 export class Fleet {
-  readonly tally: AckTally = { sent: 0, credited: 0, pending: 0, rejected: 0, duplicates: 0, unknown: 0, wrongPoints: 0, reasons: {} };
+  readonly tally: AckTally = {
+    sent: 0,
+    credited: 0,
+    pending: 0,
+    rejected: 0,
+    duplicates: 0,
+    resent: 0,
+    repeatAcksAfterResend: 0,
+    unknown: 0,
+    wrongPoints: 0,
+    reasons: {},
+  };
   /** Points sent to each resident (by index), the expected balance. */
   readonly expectedPoints: number[];
   lastAckAt = 0;
@@ -55,6 +72,8 @@ export class Fleet {
   private readonly seqs: number[];
   private readonly runTag = randomBytes(3).toString('hex');
   private listener: PhaseListener | null = null;
+  private readonly resentKeys = new Set<string>();
+  private resendTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly population: Population,
@@ -82,6 +101,27 @@ export class Fleet {
     await Promise.all(this.population.devices.map((d, i) => this.connect(d.id, d.password, i)));
   }
 
+  /**
+   * Devices' duty 3: an event without an ack after `resendMs` is published
+   * again, same bytes. Off (null) while measuring latency under normal load;
+   * on when a broker may drop messages (overload past its queue limit).
+   */
+  resendAfter(resendMs: number | null): void {
+    if (this.resendTimer) clearInterval(this.resendTimer);
+    this.resendTimer = null;
+    if (resendMs === null) return;
+    this.resendTimer = setInterval(() => {
+      const now = performance.now();
+      for (const [key, f] of this.inFlight) {
+        if (now - f.lastSentAt < resendMs) continue;
+        f.lastSentAt = now;
+        this.tally.resent++;
+        this.resentKeys.add(key);
+        this.clients[f.deviceIndex]!.publish(this.eventTopics[f.deviceIndex]!, f.bytes, { qos: 1 });
+      }
+    }, 1000);
+  }
+
   listen(listener: PhaseListener | null): void {
     this.listener = listener;
   }
@@ -99,13 +139,15 @@ export class Fleet {
       items: DEPOSIT_ITEMS,
       weightGrams: 85,
     };
-    this.inFlight.set(`${deviceIndex}/${eventId}`, { deviceIndex, residentIndex, startedAt });
+    const bytes = JSON.stringify(event);
+    this.inFlight.set(`${deviceIndex}/${eventId}`, { deviceIndex, residentIndex, startedAt, bytes, lastSentAt: performance.now() });
     this.expectedPoints[residentIndex]! += DEPOSIT_POINTS;
     this.tally.sent++;
-    this.clients[deviceIndex]!.publish(this.eventTopics[deviceIndex]!, JSON.stringify(event), { qos: 1 });
+    this.clients[deviceIndex]!.publish(this.eventTopics[deviceIndex]!, bytes, { qos: 1 });
   }
 
   async closeAll(): Promise<void> {
+    this.resendAfter(null);
     await Promise.all(this.clients.map((c) => c.endAsync(true)));
   }
 
@@ -142,7 +184,8 @@ export class Fleet {
     const key = `${deviceIndex}/${ack.eventId}`;
     const sent = this.inFlight.get(key);
     if (!sent) {
-      if (this.answered.has(key)) this.tally.duplicates++;
+      if (this.resentKeys.has(key)) this.tally.repeatAcksAfterResend++;
+      else if (this.answered.has(key)) this.tally.duplicates++;
       else this.tally.unknown++;
       return;
     }

@@ -32,7 +32,11 @@ export interface RunningGateway {
  * an ephemeral port), or scaled against `scaled` (a fresh `bench_*` schema,
  * dropped again on clean-up, and the external broker).
  */
-export async function startGateway(scaled: ScaledTarget | null): Promise<RunningGateway> {
+export async function startGateway(
+  scaled: ScaledTarget | null,
+  /** Runs on the gateway's database (directory or schema) before the gateway opens it. */
+  prepare?: (target: { dataDir: string; databaseUrl?: string }) => Promise<void>,
+): Promise<RunningGateway> {
   const dataDir = trackTempDir(mkdtempSync(join(tmpdir(), 'jifen-bench-')));
   const env: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',
@@ -69,6 +73,7 @@ export async function startGateway(scaled: ScaledTarget | null): Promise<Running
     onCleanUp(schemaDrop);
   }
 
+  if (prepare) await prepare({ dataDir, ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}) });
   const child = trackChild(spawn(process.execPath, [...nodeArgs, GATEWAY_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   const recent: string[] = [];
   const remember = (line: string) => {

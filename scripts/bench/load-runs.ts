@@ -164,23 +164,34 @@ export function runSaturation(ctx: PhaseContext, events: number, window: number)
 /**
  * Open loop at `rate` events/s for `durationSeconds`, devices in turn. Latency
  * counts from each event's scheduled time, so a stall in sending is not hidden
- * (coordinated omission).
+ * (coordinated omission). Ends when every event is acked.
  */
-export function runFixedRate(ctx: PhaseContext, rate: number, durationSeconds: number): Promise<PhaseResult> {
+export async function runOpenLoop(
+  ctx: PhaseContext,
+  name: string,
+  rate: number,
+  durationSeconds: number,
+): Promise<PhaseResult & { rate: number; durationSeconds: number; sendSeconds: number }> {
   const { fleet } = ctx;
   const total = Math.max(1, Math.round(rate * durationSeconds));
   const nextResident = residentCursor(fleet);
   let timer: NodeJS.Timeout | null = null;
-  return runPhase(
+  let sendStartedAt = 0;
+  let sendSeconds = 0;
+  const result = await runPhase(
     ctx,
-    'fixed load',
+    name,
     total,
     (startedAt) => {
+      sendStartedAt = startedAt;
       let sent = 0;
       const tick = () => {
         const due = Math.min(total, Math.floor(((performance.now() - startedAt) * rate) / 1000) + 1);
         for (; sent < due; sent++) fleet.send(sent % fleet.deviceCount, nextResident(), startedAt + (sent * 1000) / rate);
-        if (sent >= total && timer) clearInterval(timer);
+        if (sent >= total && timer) {
+          clearInterval(timer);
+          sendSeconds = (performance.now() - sendStartedAt) / 1000;
+        }
       };
       timer = setInterval(tick, 2);
       tick();
@@ -189,4 +200,5 @@ export function runFixedRate(ctx: PhaseContext, rate: number, durationSeconds: n
       if (timer) clearInterval(timer);
     },
   );
+  return { ...result, rate, durationSeconds, sendSeconds: sendSeconds || (performance.now() - sendStartedAt) / 1000 };
 }

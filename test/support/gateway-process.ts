@@ -54,6 +54,23 @@ export class GatewayProcess {
     return gw;
   }
 
+  /**
+   * Another replica of a scaled-mode gateway (issue #8): the same database
+   * schema and shared-subscription group, its own ports and process.
+   */
+  static async startReplica(
+    of: GatewayProcess,
+    options: Pick<GatewayProcessOptions, 'env' | 'readyTimeoutMs'> = {},
+  ): Promise<GatewayProcess> {
+    if (!of.databaseUrl) throw new Error('replicas share a PostgreSQL database: run the suite in scaled mode');
+    const gw = new GatewayProcess(mkdtempSync(join(tmpdir(), 'jifen-test-')), of.databaseUrl, of.shareGroup, {
+      ...of.extraEnv,
+      ...options.env,
+    });
+    await gw.spawn(options.readyTimeoutMs ?? 30_000);
+    return gw;
+  }
+
   get baseUrl(): string {
     return `http://127.0.0.1:${this.httpPort}`;
   }

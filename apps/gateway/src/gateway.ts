@@ -60,6 +60,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       databaseUrl: config.DATABASE_URL,
       dataDir: config.DATA_DIR,
       poolSize: config.DATABASE_POOL_SIZE,
+      statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+      lockTimeoutMs: config.DATABASE_LOCK_TIMEOUT_MS,
+      transactionAttempts: config.DATABASE_TRANSACTION_ATTEMPTS,
       ingest: { latenessMs: config.LATENESS_DAYS * 24 * 60 * 60 * 1000, futureLimitMs: config.CLOCK_AHEAD_LIMIT_HOURS * 60 * 60 * 1000 },
     };
     // Embedded: PGlite runs in this process, so it gets a thread of its own; a
@@ -210,7 +213,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     // Last: a first start that fails on a busy port must not make a token that
     // is never shown (the next start would find one and print nothing).
     const adminToken = await bootstrapAdminToken(adminTokens, config.ADMIN_TOKEN);
-    const expiryJob = new ExpiryJob(db.expiry, logger);
+    const expiryJob = new ExpiryJob(db.expiry, db.jobLeases, logger);
     expiryJob.start();
     cleanups.push(() => expiryJob.stop());
     return {

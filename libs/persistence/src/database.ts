@@ -9,6 +9,7 @@ import { lockDataDir } from './data-dir-lock';
 import { parseDatabaseUrl } from './database-url';
 import { PrismaClient } from './generated/prisma/client';
 import { type AppliedMigrations, type MigrationConnection, applyMigrations } from './migrate';
+import { DEFAULT_RETRY_POLICY, withTransactionRetry } from './transaction-retry';
 import { WalSync } from './wal-sync';
 
 export { dropSchema, parseDatabaseUrl } from './database-url';
@@ -20,14 +21,23 @@ export interface DatabaseOptions {
   databaseUrl?: string | undefined;
   /** Where the embedded database lives. */
   dataDir: string;
-  /** pg pool size in server mode. */
+  /** pg pool size in server mode (connections per replica). Default 10. */
   poolSize?: number;
+  /** Server mode: a statement running longer is cancelled (SQLSTATE 57014). Default 30 s; 0 = none. */
+  statementTimeoutMs?: number;
+  /** Server mode: waiting longer for a lock fails (55P03) and the transaction is retried. Default 10 s; 0 = none. */
+  lockTimeoutMs?: number;
+  /** Server mode: attempts of a transaction that hit a serialization failure, deadlock or lock timeout. Default 5. */
+  transactionAttempts?: number;
   migrationsDir?: string;
   /** Embedded: how often VACUUM ANALYZE runs (PGlite has no autovacuum). Default 15 minutes. */
   maintenanceIntervalMs?: number;
 }
 
 export const DEFAULT_MAINTENANCE_INTERVAL_MS = 15 * 60_000;
+export const DEFAULT_POOL_SIZE = 10;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
 export interface TransactionOptions {
   /**
@@ -171,45 +181,63 @@ async function openServer(url: string, options: DatabaseOptions, migrationsDir: 
       await admin.end();
     }
   }
+  const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const pool = new Pool({
     connectionString,
-    max: options.poolSize ?? 10,
-    // Every statement runs in the run's schema; a runaway statement is cut off.
-    options: `${schema ? `-c search_path="${schema}" ` : ''}-c statement_timeout=30000`,
+    max: options.poolSize ?? DEFAULT_POOL_SIZE,
+    // Set on every connection at its start: every statement runs in the run's
+    // schema; a runaway statement is cut off; a lock held by a stuck replica
+    // fails the waiting transaction (retried below) instead of piling up work.
+    options: [schema ? `-c search_path="${schema}"` : '', `-c statement_timeout=${statementTimeoutMs}`, `-c lock_timeout=${lockTimeoutMs}`]
+      .filter(Boolean)
+      .join(' '),
   });
   const client = await pool.connect();
   let migrations: AppliedMigrations;
   try {
+    // Replicas starting together queue on the migrations' advisory lock for as
+    // long as the first one migrates: no lock or statement timeout for that.
+    await client.query('SET lock_timeout = 0; SET statement_timeout = 0');
     migrations = await applyMigrations(
       { query: (sql, params) => client.query(sql, params) as never, exec: (script) => client.query(script) },
       migrationsDir,
     );
-  } finally {
-    client.release();
+    await client.query('RESET lock_timeout; RESET statement_timeout');
+  } catch (err) {
+    client.release(true);
+    await pool.end();
+    throw err;
   }
+  client.release();
+  const retryPolicy = { ...DEFAULT_RETRY_POLICY, maxAttempts: options.transactionAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts };
+  const attemptTransaction = async <T>(fn: (query: SqlQuery) => Promise<T>, options?: TransactionOptions): Promise<T> => {
+    const conn = await pool.connect();
+    try {
+      await conn.query(options?.scans ? 'BEGIN' : `BEGIN; ${HOT_PATH_SETTINGS}`);
+      // Named statements: pg prepares each once per connection, so the hot
+      // path's SQL is planned once, not once per batch.
+      const result = await fn(
+        async (sql, params) => (await conn.query({ name: statementName(sql), text: sql, values: params ?? [] })).rows as never,
+      );
+      await conn.query('COMMIT');
+      return result;
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  };
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, schema ? { schema } : undefined) });
   return {
     mode: 'server',
     prisma,
     migrations,
-    transaction: async (fn, options) => {
-      const conn = await pool.connect();
-      try {
-        await conn.query(options?.scans ? 'BEGIN' : `BEGIN; ${HOT_PATH_SETTINGS}`);
-        // Named statements: pg prepares each once per connection, so the hot
-        // path's SQL is planned once, not once per batch.
-        const result = await fn(
-          async (sql, params) => (await conn.query({ name: statementName(sql), text: sql, values: params ?? [] })).rows as never,
-        );
-        await conn.query('COMMIT');
-        return result;
-      } catch (err) {
-        await conn.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        conn.release();
-      }
-    },
+    // Every caller's body is a whole transaction that keeps its state in local
+    // values (checked for each repository): running it again after a
+    // serialization failure, deadlock or lock timeout is safe.
+    transaction: (fn, options) => withTransactionRetry(() => attemptTransaction(fn, options), retryPolicy),
     // PostgreSQL fsyncs its WAL at COMMIT (synchronous_commit=on by default).
     makeDurable: () => Promise.resolve(),
     maintain: () => Promise.resolve(), // the server's autovacuum

@@ -20,6 +20,7 @@ import { ResidentImportRepository } from './registry/resident-import.repository'
 import { ResidentRepository } from './registry/resident.repository';
 import { StaffRepository } from './registry/staff.repository';
 import { SupermarketRepository } from './supermarket/supermarket.repository';
+import { JobLeaseRepository } from './jobs/job-lease.repository';
 
 /** Everything the gateway asks of storage: repositories, nothing of Prisma or SQL. */
 export interface Persistence {
@@ -45,6 +46,8 @@ export interface Persistence {
   readonly depositReports: DepositReportsRepository;
   readonly supermarket: SupermarketRepository;
   readonly bins: BinRepository;
+  /** Leases of the background jobs that run once across replicas (issue #8). */
+  readonly jobLeases: JobLeaseRepository;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -79,6 +82,7 @@ export function repositoriesOver(db: Database, options: PersistenceOptions): Per
     // LedgerRepository holds no state: its own instance posts into the supermarket's transactions.
     supermarket: new SupermarketRepository(db, new LedgerRepository(db)),
     bins: new BinRepository(db),
+    jobLeases: new JobLeaseRepository(db),
     ping: () => db.ping(),
     close: () => db.close(),
   };

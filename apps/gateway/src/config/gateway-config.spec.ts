@@ -54,6 +54,15 @@ describe('loadGatewayConfig', () => {
       expect(config().API_RATE_LIMIT_PER_MINUTE).toBe(600);
     });
 
+    it('states the PostgreSQL pool and timeouts: 10 connections, 30 s statements, 10 s lock waits, 5 attempts', () => {
+      expect(config()).toMatchObject({
+        DATABASE_POOL_SIZE: 10,
+        DATABASE_STATEMENT_TIMEOUT_MS: 30_000,
+        DATABASE_LOCK_TIMEOUT_MS: 10_000,
+        DATABASE_TRANSACTION_ATTEMPTS: 5,
+      });
+    });
+
     it('ignores variables it does not know', () => {
       expect(loadGatewayConfig({ PATH: '/usr/bin', HOME: '/root' })).toEqual(config());
     });
@@ -66,6 +75,13 @@ describe('loadGatewayConfig', () => {
         MQTT_PORT: 0,
         LATENESS_DAYS: 30,
       });
+    });
+
+    it('takes 0 as "no timeout" and refuses a negative or fractional one by name', () => {
+      expect(loadGatewayConfig({ DATABASE_LOCK_TIMEOUT_MS: '0' }).DATABASE_LOCK_TIMEOUT_MS).toBe(0);
+      expect(problemFor({ DATABASE_STATEMENT_TIMEOUT_MS: '-1' }, 'DATABASE_STATEMENT_TIMEOUT_MS')).toMatch(/0 \(no limit\) or more/);
+      expect(problemFor({ DATABASE_LOCK_TIMEOUT_MS: '2.5' }, 'DATABASE_LOCK_TIMEOUT_MS')).toMatch(/whole number/);
+      expect(problemFor({ DATABASE_TRANSACTION_ATTEMPTS: '0' }, 'DATABASE_TRANSACTION_ATTEMPTS')).toMatch(/at least 1/);
     });
 
     it('accepts broker and PostgreSQL URLs', () => {

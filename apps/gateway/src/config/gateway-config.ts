@@ -25,6 +25,17 @@ const positiveInt = (name: string, fallback: number, max: number) =>
       .default(fallback),
   );
 
+const milliseconds = (name: string, fallback: number) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ error: `${name} must be a number of milliseconds` })
+      .int(`${name} must be a whole number of milliseconds`)
+      .min(0, `${name} must be 0 (no limit) or more`)
+      .max(3_600_000, `${name} must be at most 3600000 (an hour)`)
+      .default(fallback),
+  );
+
 /**
  * The gateway's whole configuration, from the environment, checked once at boot
  * (STYLE.md: one zod schema per process; nothing else reads process.env).
@@ -51,6 +62,12 @@ export const gatewayConfigSchema = z.object({
       .optional(),
   ),
   DATABASE_POOL_SIZE: positiveInt('DATABASE_POOL_SIZE', 10, 200),
+  /** PostgreSQL only: statements running longer are cancelled; 0 = no limit. */
+  DATABASE_STATEMENT_TIMEOUT_MS: milliseconds('DATABASE_STATEMENT_TIMEOUT_MS', 30_000),
+  /** PostgreSQL only: a transaction waiting longer for a lock fails and is retried; 0 = no limit. */
+  DATABASE_LOCK_TIMEOUT_MS: milliseconds('DATABASE_LOCK_TIMEOUT_MS', 10_000),
+  /** PostgreSQL only: attempts of a transaction hit by a serialization failure, deadlock or lock timeout. */
+  DATABASE_TRANSACTION_ATTEMPTS: positiveInt('DATABASE_TRANSACTION_ATTEMPTS', 5, 20),
   DATA_DIR: z.string().min(1).default('./data'),
   ADMIN_TOKEN: z.preprocess(
     emptyAsUndefined,

@@ -22,6 +22,7 @@ export const REPOSITORY_NAMES = [
   'depositReports',
   'supermarket',
   'bins',
+  'jobLeases',
 ] as const;
 export type RepositoryName = (typeof REPOSITORY_NAMES)[number];
 
