@@ -10,6 +10,7 @@ import { type AdminTokenState, bootstrapAdminToken } from './admin-token.bootstr
 import { AppModule } from './app.module';
 import { BinWatcher } from './bins/bin-watcher';
 import { ExpiryJob } from './jobs/expiry.job';
+import { HousekeepingJob } from './jobs/housekeeping.job';
 import { EmbeddedBroker } from './broker/embedded-broker';
 import { type GatewayConfig, isEmbeddedBroker } from './config/gateway-config';
 import { ApiErrorFilter } from './http/api-error.filter';
@@ -216,6 +217,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const expiryJob = new ExpiryJob(db.expiry, db.jobLeases, logger);
     expiryJob.start();
     cleanups.push(() => expiryJob.stop());
+    const housekeeping = new HousekeepingJob(db.housekeeping, db.jobLeases, logger, {
+      latenessDays: config.LATENESS_DAYS,
+      idempotencyDays: config.IDEMPOTENCY_KEEP_DAYS,
+    });
+    housekeeping.start();
+    cleanups.push(() => housekeeping.stop());
     return {
       httpPort,
       mqttPort: broker?.port ?? null,

@@ -22,6 +22,7 @@ export * from './registry/resident.repository';
 export * from './registry/staff.repository';
 export * from './supermarket/supermarket.repository';
 export * from './persistence';
+export * from './jobs/housekeeping.repository';
 export * from './jobs/job-lease.repository';
 export * from './jobs/job-lease';
 export * from './transaction-retry';

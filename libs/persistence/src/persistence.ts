@@ -20,6 +20,7 @@ import { ResidentImportRepository } from './registry/resident-import.repository'
 import { ResidentRepository } from './registry/resident.repository';
 import { StaffRepository } from './registry/staff.repository';
 import { SupermarketRepository } from './supermarket/supermarket.repository';
+import { HousekeepingRepository } from './jobs/housekeeping.repository';
 import { JobLeaseRepository } from './jobs/job-lease.repository';
 
 /** Everything the gateway asks of storage: repositories, nothing of Prisma or SQL. */
@@ -48,6 +49,8 @@ export interface Persistence {
   readonly bins: BinRepository;
   /** Leases of the background jobs that run once across replicas (issue #8). */
   readonly jobLeases: JobLeaseRepository;
+  /** Prunes Idempotency-Key answers and deposit tallies no longer needed. */
+  readonly housekeeping: HousekeepingRepository;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -83,6 +86,7 @@ export function repositoriesOver(db: Database, options: PersistenceOptions): Per
     supermarket: new SupermarketRepository(db, new LedgerRepository(db)),
     bins: new BinRepository(db),
     jobLeases: new JobLeaseRepository(db),
+    housekeeping: new HousekeepingRepository(db),
     ping: () => db.ping(),
     close: () => db.close(),
   };

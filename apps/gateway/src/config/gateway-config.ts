@@ -88,6 +88,8 @@ export const gatewayConfigSchema = z.object({
   /** Batches committed at once; default 1 with PGlite (serial anyway), 2 with PostgreSQL. */
   INGEST_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(16).optional()),
   LATENESS_DAYS: positiveInt('LATENESS_DAYS', 7, 365),
+  /** Idempotency-Key answers are kept this long, then a retry with the same key runs again. */
+  IDEMPOTENCY_KEEP_DAYS: positiveInt('IDEMPOTENCY_KEEP_DAYS', 7, 365),
   /** An occurredAt further ahead is a broken clock: refused `clock-ahead` (5 min to this: judged at arrival, flagged). */
   CLOCK_AHEAD_LIMIT_HOURS: positiveInt('CLOCK_AHEAD_LIMIT_HOURS', 24, 24 * 365),
   /** Admin API calls per token (or, without a good token, per address) and minute, on each replica. */

@@ -23,6 +23,7 @@ import { ResidentImportRepository } from '../registry/resident-import.repository
 import { ResidentRepository } from '../registry/resident.repository';
 import { StaffRepository } from '../registry/staff.repository';
 import { SupermarketRepository } from '../supermarket/supermarket.repository';
+import { HousekeepingRepository } from '../jobs/housekeeping.repository';
 import { JobLeaseRepository } from '../jobs/job-lease.repository';
 import { REPOSITORY_NAMES, type RepositoryName, type SerializedError, type WorkerReply, type WorkerRequest } from './protocol';
 
@@ -48,6 +49,7 @@ const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
   supermarket: SupermarketRepository,
   bins: BinRepository,
   jobLeases: JobLeaseRepository,
+  housekeeping: HousekeepingRepository,
 };
 
 function revive(error: SerializedError): Error {

@@ -23,6 +23,7 @@ export const REPOSITORY_NAMES = [
   'supermarket',
   'bins',
   'jobLeases',
+  'housekeeping',
 ] as const;
 export type RepositoryName = (typeof REPOSITORY_NAMES)[number];
 
