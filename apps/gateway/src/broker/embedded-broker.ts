@@ -5,6 +5,7 @@ import type { DeadLetterInput } from '../../../../libs/persistence/src';
 import type { BrokerLink, InboundMessage } from '../ingest/broker-link';
 import type { Logger } from '../logging/logger';
 import type { DeviceCredentials } from '../registry/device-credentials';
+import { type RetainedStore, withRetainedIndex } from './retained-index';
 
 /**
  * Messages above this never reach the gateway: the broker records them and drops
@@ -99,6 +100,8 @@ export class EmbeddedBroker {
         done(null, null); // negative SUBACK for this filter; the connection stays up
       },
     });
+    // Retained messages looked up by topic on SUBSCRIBE instead of scanned (issue #8: 10,000 connects).
+    withRetainedIndex((this.aedes as unknown as { persistence: RetainedStore }).persistence);
     this.aedes.on('clientReady', (client) => {
       const deviceId = this.deviceIdOf(client);
       const previous = this.clientsByDevice.get(deviceId);
