@@ -1,6 +1,7 @@
 import { type Database, type DatabaseMode, type DatabaseOptions, openDatabase } from './database';
 import type { AppliedMigrations } from './migrate';
 import { BinRepository } from './bins/bin.repository';
+import { HealthRepository } from './health/health.repository';
 import { type IngestOptions, IngestRepository } from './ingest/ingest.repository';
 import { PointsRulesRepository } from './bins/points-rules.repository';
 import { ExpiryRepository } from './ledger/expiry.repository';
@@ -45,6 +46,7 @@ export interface Persistence {
   readonly depositReports: DepositReportsRepository;
   readonly supermarket: SupermarketRepository;
   readonly bins: BinRepository;
+  readonly health: HealthRepository;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -79,6 +81,7 @@ export function repositoriesOver(db: Database, options: PersistenceOptions): Per
     // LedgerRepository holds no state: its own instance posts into the supermarket's transactions.
     supermarket: new SupermarketRepository(db, new LedgerRepository(db)),
     bins: new BinRepository(db),
+    health: new HealthRepository(db),
     ping: () => db.ping(),
     close: () => db.close(),
   };

@@ -4,6 +4,7 @@ import { DOMAIN_ERROR_CODES, DomainError, type DomainErrorCode } from '../../../
 import { DataDirLockedError } from '../data-dir-lock';
 import type { Persistence, PersistenceOptions } from '../persistence';
 import { BinRepository } from '../bins/bin.repository';
+import { HealthRepository } from '../health/health.repository';
 import { IngestRepository } from '../ingest/ingest.repository';
 import { PointsRulesRepository } from '../bins/points-rules.repository';
 import { ExpiryRepository } from '../ledger/expiry.repository';
@@ -46,6 +47,7 @@ const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
   depositReports: DepositReportsRepository,
   supermarket: SupermarketRepository,
   bins: BinRepository,
+  health: HealthRepository,
 };
 
 function revive(error: SerializedError): Error {

@@ -22,6 +22,7 @@ export const REPOSITORY_NAMES = [
   'depositReports',
   'supermarket',
   'bins',
+  'health',
 ] as const;
 export type RepositoryName = (typeof REPOSITORY_NAMES)[number];
 
