@@ -94,7 +94,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     });
     alertEngine.subscribe((kind, alert) => webhooks.notify(kind, alert));
-    cleanups.push(async () => webhooks.stop());
+    cleanups.push(() => Promise.resolve(webhooks.stop()));
     const fleetHealth = new FleetHealth(db.health, alertEngine, logger, {
       heartbeatOverrideSeconds: config.HEALTH_HEARTBEAT_SECONDS,
       offlineAlertOverrideSeconds: config.ALERT_OFFLINE_SECONDS,

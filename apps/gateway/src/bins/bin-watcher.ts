@@ -15,7 +15,14 @@ interface DeviceBinState {
 
 /** Where fill alerts also go: the fleet's alert list (health/alert-engine.ts), with its lifecycle and webhooks. */
 export interface FillAlertSink {
-  raise(alert: { subject: string; deviceId: string; cause: string; severity: 'warning' | 'critical'; value: number; message: string }): void;
+  raise(alert: {
+    subject: string;
+    deviceId: string;
+    cause: string;
+    severity: 'warning' | 'critical';
+    value: number;
+    message: string;
+  }): void;
   clear(subject: string, cause: string, by?: string): void;
 }
 

@@ -74,7 +74,10 @@ export const gatewayConfigSchema = z.object({
   /** Admin API calls per token (or, without a good token, per address) and minute, on each replica. */
   API_RATE_LIMIT_PER_MINUTE: positiveInt('API_RATE_LIMIT_PER_MINUTE', 600, 1_000_000),
   /** Device health (issue #6). Every device's heartbeat, overriding kinds and devices (tests use seconds). */
-  HEALTH_HEARTBEAT_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().positive('HEALTH_HEARTBEAT_SECONDS must be above 0').optional()),
+  HEALTH_HEARTBEAT_SECONDS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().positive('HEALTH_HEARTBEAT_SECONDS must be above 0').optional(),
+  ),
   /** How often the in-memory health is written to the database, in one transaction. */
   HEALTH_FLUSH_MS: positiveInt('HEALTH_FLUSH_MS', 10_000, 3_600_000),
   /** How often silence is checked. */
@@ -86,7 +89,13 @@ export const gatewayConfigSchema = z.object({
   ALERT_OFFLINE_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().positive('ALERT_OFFLINE_SECONDS must be above 0').optional()),
   /** Comma-separated URLs that receive every alert opening and resolution (more can be added through the API). */
   WEBHOOK_URLS: z.preprocess(
-    (v) => (typeof v === 'string' ? v.split(',').map((u) => u.trim()).filter(Boolean) : v),
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((u) => u.trim())
+            .filter(Boolean)
+        : v,
     z.array(z.url({ protocol: /^https?$/, error: 'WEBHOOK_URLS must be http(s) URLs separated by commas' })).default([]),
   ),
   WEBHOOK_MAX_QUEUE: positiveInt('WEBHOOK_MAX_QUEUE', 1000, 1_000_000),

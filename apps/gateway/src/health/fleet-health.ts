@@ -126,12 +126,15 @@ export class FleetHealth {
       live.state = row.state;
       live.stateChangedAt = row.stateChangedAt?.getTime() ?? null;
       live.lastActivityAt = row.lastSeenAt?.getTime() ?? null;
-      live.telemetry = (row.lastTelemetry as Telemetry | null) ?? null;
+      live.telemetry = row.lastTelemetry ?? null;
       live.telemetryAt = row.lastTelemetryAt?.getTime() ?? null;
       live.isDirty = false;
     }
     const every = (ms: number, job: () => Promise<unknown> | void) => {
-      const timer = setInterval(() => void Promise.resolve(job()).catch((err: unknown) => this.logger.error({ err }, 'health job failed')), ms);
+      const timer = setInterval(
+        () => void Promise.resolve(job()).catch((err: unknown) => this.logger.error({ err }, 'health job failed')),
+        ms,
+      );
       timer.unref();
       this.timers.push(timer);
     };
@@ -179,7 +182,7 @@ export class FleetHealth {
       powerVolts: telemetry.powerVolts,
       faults: telemetry.faults,
       outboxDepths: telemetry.outboxDepth === undefined ? undefined : [...live.outboxDepths],
-      clockSkewMs: telemetry.sentAt ? live.clockSkewMs ?? undefined : undefined,
+      clockSkewMs: telemetry.sentAt ? (live.clockSkewMs ?? undefined) : undefined,
     };
     void this.withMeta(deviceId, (meta) => this.alerts.reading(meta, reading, this.rulesOf(meta)));
     this.publish(live, null);
@@ -301,7 +304,12 @@ export class FleetHealth {
   }
 
   private apply(live: LiveDevice, input: HealthInput, meta = this.meta.get(live.id)): void {
-    const next = nextHealthState({ state: live.state, lastActivityAt: live.lastActivityAt }, input, this.heartbeatOf(meta), this.watchSince);
+    const next = nextHealthState(
+      { state: live.state, lastActivityAt: live.lastActivityAt },
+      input,
+      this.heartbeatOf(meta),
+      this.watchSince,
+    );
     if (!next) return;
     live.state = next.state;
     live.stateChangedAt = next.at;
@@ -356,7 +364,7 @@ export class FleetHealth {
       state: d.state,
       stateChangedAt: d.stateChangedAt === null ? null : new Date(d.stateChangedAt),
       lastSeenAt: d.lastActivityAt === null ? null : new Date(d.lastActivityAt),
-      lastTelemetry: (d.telemetry as Record<string, unknown> | null) ?? null,
+      lastTelemetry: d.telemetry ?? null,
       lastTelemetryAt: d.telemetryAt === null ? null : new Date(d.telemetryAt),
       stats: {
         clockSkewSeconds: d.clockSkewMs === null ? null : Math.round(d.clockSkewMs / 1000),
@@ -393,6 +401,6 @@ function metaOf(row: FleetDeviceRecord): DeviceMeta {
     label: row.label,
     site: row.site,
     heartbeatSeconds: row.heartbeatSeconds,
-    alertRules: row.alertRules as Partial<AlertRules>,
+    alertRules: row.alertRules,
   };
 }

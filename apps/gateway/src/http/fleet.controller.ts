@@ -20,12 +20,20 @@ const fleetQuery = z.object({
 });
 
 const detailQuery = z.object({
-  hours: z.coerce.number().min(1).max(24 * 90).default(24),
+  hours: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 90)
+    .default(24),
 });
 
 const alertRulesPatch = z
   .object({
-    offlineAfterSeconds: z.number().int().min(1).max(7 * 86_400),
+    offlineAfterSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400),
     lowBatteryPercent: z.number().min(0).max(100).nullable(),
     lowPowerVolts: z.number().min(0).max(100).nullable(),
     outboxBacklogEvents: z.number().int().min(1).max(1_000_000),
@@ -87,7 +95,9 @@ export class FleetController {
 
   @Get()
   @Roles('admin', 'operator', 'auditor')
-  @ApiOperation({ summary: 'Every device with its status, last seen, latest telemetry and open alerts; filter by community, site, kind, state' })
+  @ApiOperation({
+    summary: 'Every device with its status, last seen, latest telemetry and open alerts; filter by community, site, kind, state',
+  })
   async fleet(@Query() query: unknown, @CurrentActor() actor: Actor) {
     const filter = parseBody(fleetQuery, query);
     if (filter.communityId) assertCommunityAccess(actor, filter.communityId);
@@ -108,10 +118,13 @@ export class FleetController {
   @Get('stream')
   @Roles('admin', 'operator', 'auditor')
   @ApiOperation({
-    summary: 'Server-sent events: `device` (health changed, at most twice a second per device) and `alert` (opened, acknowledged, resolved)',
+    summary:
+      'Server-sent events: `device` (health changed, at most twice a second per device) and `alert` (opened, acknowledged, resolved)',
   })
   stream(@Req() req: Request, @Res() res: Response, @CurrentActor() actor: Actor) {
-    res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res
+      .status(200)
+      .set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
     res.write(': connected\n\n');
     // Community staff see their own community's devices only.
@@ -141,7 +154,9 @@ export class FleetController {
 
   @Get(':deviceId')
   @Roles('admin', 'operator', 'auditor')
-  @ApiOperation({ summary: 'One device: live health, alert rules in force, status history with reasons, telemetry over the last hours, alerts' })
+  @ApiOperation({
+    summary: 'One device: live health, alert rules in force, status history with reasons, telemetry over the last hours, alerts',
+  })
   @ApiQuery({ name: 'hours', required: false, schema: { type: 'number', default: 24 } })
   async device(@Param('deviceId') deviceId: string, @Query() query: unknown, @CurrentActor() actor: Actor) {
     const { hours } = parseBody(detailQuery, query);

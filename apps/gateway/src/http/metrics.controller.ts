@@ -33,10 +33,15 @@ export class MetricsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Prometheus metrics: messages in, acks out by outcome, batch sizes, commit and ack latency, queues, devices, alerts' })
+  @ApiOperation({
+    summary: 'Prometheus metrics: messages in, acks out by outcome, batch sizes, commit and ack latency, queues, devices, alerts',
+  })
   async scrape(@Req() req: Request, @Res() res: Response) {
     if (this.access.mode === 'token') await this.check(req);
-    res.status(200).type(this.metrics.contentType).send(await this.metrics.text());
+    res
+      .status(200)
+      .type(this.metrics.contentType)
+      .send(await this.metrics.text());
   }
 
   private async check(req: Request): Promise<void> {

@@ -107,7 +107,8 @@ export interface WebhookRecord {
 type Row = Record<string, unknown>;
 const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as Record<string, unknown>) : ((v ?? null) as Record<string, unknown> | null));
+const json = (v: unknown) =>
+  typeof v === 'string' ? (JSON.parse(v) as Record<string, unknown>) : ((v ?? null) as Record<string, unknown> | null);
 
 const toFleet = (r: Row): FleetDeviceRecord => ({
   id: r['id'] as string,
@@ -172,7 +173,9 @@ const toWebhook = (r: Row): WebhookRecord => ({
 export class HealthRepository {
   constructor(private readonly db: Database) {}
 
-  async fleet(filter: { communityId?: string | undefined; site?: string | undefined; kind?: string | undefined } = {}): Promise<FleetDeviceRecord[]> {
+  async fleet(
+    filter: { communityId?: string | undefined; site?: string | undefined; kind?: string | undefined } = {},
+  ): Promise<FleetDeviceRecord[]> {
     const rows = await this.db.transaction(
       (query) =>
         query<Row>(
@@ -197,7 +200,11 @@ export class HealthRepository {
   /** Site, heartbeat and alert rule overrides; a field left out keeps its value, null clears it. */
   async updateSettings(
     deviceId: string,
-    patch: { site?: string | null | undefined; heartbeatSeconds?: number | null | undefined; alertRules?: Record<string, unknown> | undefined },
+    patch: {
+      site?: string | null | undefined;
+      heartbeatSeconds?: number | null | undefined;
+      alertRules?: Record<string, unknown> | undefined;
+    },
   ): Promise<FleetDeviceRecord> {
     const current = await this.fleetDevice(deviceId);
     if (!current) throw new DomainError('not-found', `没有设备 ${deviceId} / no device ${deviceId}`);
@@ -311,13 +318,21 @@ export class HealthRepository {
 
   async alert(id: string): Promise<AlertRecord | null> {
     if (!/^\d{1,18}$/.test(id)) return null;
-    const rows = await this.db.transaction((query) => query<Row>(`SELECT ${ALERT_COLUMNS} FROM device_alert a WHERE a.id = $1::bigint`, [id]));
+    const rows = await this.db.transaction((query) =>
+      query<Row>(`SELECT ${ALERT_COLUMNS} FROM device_alert a WHERE a.id = $1::bigint`, [id]),
+    );
     return rows[0] ? toAlert(rows[0]) : null;
   }
 
   /** An operator has seen it: open -> acknowledged. */
   async acknowledgeAlert(id: string, by: string, at: Date): Promise<AlertRecord> {
-    return this.transition(id, `status = 'acknowledged', acknowledged_at = $2::timestamptz, acknowledged_by = $3`, `status = 'open'`, by, at);
+    return this.transition(
+      id,
+      `status = 'acknowledged', acknowledged_at = $2::timestamptz, acknowledged_by = $3`,
+      `status = 'open'`,
+      by,
+      at,
+    );
   }
 
   /** An operator closes it (open or acknowledged -> resolved). */
@@ -335,7 +350,11 @@ export class HealthRepository {
     const existing = await this.alert(id);
     if (!existing) throw new DomainError('not-found', `没有告警 ${id} / no alert ${id}`);
     const rows = await this.db.transaction((query) =>
-      query<Row>(`UPDATE device_alert AS a SET ${set} WHERE a.id = $1::bigint AND ${when} RETURNING ${ALERT_COLUMNS}`, [id, at.toISOString(), by]),
+      query<Row>(`UPDATE device_alert AS a SET ${set} WHERE a.id = $1::bigint AND ${when} RETURNING ${ALERT_COLUMNS}`, [
+        id,
+        at.toISOString(),
+        by,
+      ]),
     );
     if (!rows[0]) {
       const now = await this.alert(id);
@@ -387,9 +406,10 @@ export class HealthRepository {
   async removeWebhook(id: string): Promise<WebhookRecord> {
     const rows = /^\d{1,18}$/.test(id)
       ? await this.db.transaction((query) =>
-          query<Row>(`DELETE FROM webhook_endpoint WHERE id = $1::bigint RETURNING id::text AS id, url, secret, description, created_by, created_at`, [
-            id,
-          ]),
+          query<Row>(
+            `DELETE FROM webhook_endpoint WHERE id = $1::bigint RETURNING id::text AS id, url, secret, description, created_by, created_at`,
+            [id],
+          ),
         )
       : [];
     if (!rows[0]) throw new DomainError('not-found', `没有回调地址 ${id} / no webhook ${id}`);
