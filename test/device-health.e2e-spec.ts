@@ -246,3 +246,55 @@ describe(`device health, alerts, webhooks and metrics — ${modeName}`, () => {
     await client.endAsync();
   });
 });
+
+describe(`device health is flushed in batches, never written per message — ${modeName}`, () => {
+  let gateway: GatewayProcess;
+  let api: ApiClient;
+
+  beforeAll(async () => {
+    // One flush an hour: only the shutdown flush can write anything during this test.
+    gateway = await GatewayProcess.start({ env: { HEALTH_FLUSH_MS: '3600000', HEALTH_SAMPLE_SECONDS: '60' } });
+    api = new ApiClient(gateway.baseUrl);
+  });
+  afterAll(async () => {
+    await gateway?.dispose();
+  });
+
+  interface FleetDevice {
+    telemetry: { fillPercent?: number } | null;
+    lastSeenAt: string | null;
+  }
+  const deviceOf = async (id: string) => (await api.ok<{ device: FleetDevice; telemetry: unknown[] }>('GET', `/api/v1/fleet/${id}`)).device;
+
+  it('keeps telemetry in memory until the flush: lost on a kill, written by a clean stop', async () => {
+    const communityId = await createCommunity(api);
+    const registered = await createDevice(api, communityId, 'bin');
+    let client = await rawDevice(gateway.mqttUrl, registered);
+    await publish(client, deviceTopic(registered.id, 'telemetry'), { fillPercent: 42 });
+    await eventually(async () => ((await deviceOf(registered.id)).telemetry?.fillPercent === 42 ? true : undefined));
+    client.end(true);
+
+    await gateway.kill();
+    await gateway.restart();
+    expect(await deviceOf(registered.id)).toMatchObject({ telemetry: null, lastSeenAt: null });
+
+    client = await rawDevice(gateway.mqttUrl, registered);
+    await publish(client, deviceTopic(registered.id, 'telemetry'), { fillPercent: 43 });
+    const seen = await eventually(async () => {
+      const d = await deviceOf(registered.id);
+      return d.telemetry?.fillPercent === 43 ? d : undefined;
+    });
+    client.end(true);
+    const stopped = await gateway.stop();
+    expect(stopped.code).toBe(0);
+    await gateway.restart();
+    const after = await api.ok<{ device: FleetDevice; telemetry: { fillPercent: number }[]; statusHistory: { reason: string }[] }>(
+      'GET',
+      `/api/v1/fleet/${registered.id}`,
+    );
+    expect(after.device.telemetry?.fillPercent).toBe(43);
+    expect(after.device.lastSeenAt).toBe(seen.lastSeenAt);
+    expect(after.telemetry.map((s) => s.fillPercent)).toEqual([43]);
+    expect(after.statusHistory.length).toBeGreaterThan(0);
+  });
+});
