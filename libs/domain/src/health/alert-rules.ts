@@ -171,15 +171,19 @@ export function evaluateOffline(
 ): AlertChanges {
   if (state === 'online') return isOpen ? { open: [], resolve: ['offline'] } : { open: [], resolve: [] };
   if (state !== 'offline' || offlineSince === null || isOpen) return { open: [], resolve: [] };
-  const minutes = Math.round((now - offlineSince) / 60_000);
   if (now - offlineSince <= rules.offlineAfterSeconds * 1000) return { open: [], resolve: [] };
+  const seconds = Math.round((now - offlineSince) / 1000);
+  const span =
+    seconds < 120
+      ? { zh: `${seconds} 秒`, en: `${seconds} s` }
+      : { zh: `${Math.round(seconds / 60)} 分钟`, en: `${Math.round(seconds / 60)} min` };
   return {
     open: [
       {
         cause: 'offline',
         severity: 'critical',
         value: Math.round((now - offlineSince) / 1000),
-        message: `设备离线已 ${minutes} 分钟 / device offline for ${minutes} min`,
+        message: `设备离线已 ${span.zh} / device offline for ${span.en}`,
       },
     ],
     resolve: [],
