@@ -60,7 +60,7 @@ describe('the ops page (in a real browser)', () => {
     }
     await page.waitForSelector(`${row} [data-state=online]`, { timeout: 5000 });
     expect(await page.textContent(`${row} td:nth-child(3)`)).toBe('北门');
-    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await page.evaluate('window.notReloaded = true');
 
     // Silence: offline within 1.5 heartbeats (+ a tick and the stream's half-second batching).
     const silentSince = Date.now();
@@ -68,7 +68,7 @@ describe('the ops page (in a real browser)', () => {
     const offlineAfterMs = Date.now() - silentSince;
     expect(offlineAfterMs).toBeLessThan(6000);
     expect(device.connected).toBe(true);
-    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await page.evaluate('window.notReloaded === true')).toBe(true);
 
     const alertItem = `#alerts li[data-subject="${registered.id}"][data-cause=offline]`;
     await page.waitForSelector(alertItem, { timeout: 10_000 });
@@ -86,7 +86,7 @@ describe('the ops page (in a real browser)', () => {
     expect(await page.locator('#detail .history li').count()).toBeGreaterThanOrEqual(2);
     await page.waitForSelector('#detail .uplot canvas');
     await page.click('#detail button[data-command=reboot]');
-    await page.waitForFunction(() => (document.querySelector('#detail .commands .result')?.textContent ?? '…') !== '…');
+    await page.waitForFunction("(document.querySelector('#detail .commands .result')?.textContent ?? '…') !== '…'");
 
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'ops-page.png'), fullPage: true });
