@@ -173,6 +173,27 @@ describe(`device health, alerts, webhooks and metrics — ${modeName}`, () => {
     await client.endAsync();
   });
 
+  it('lists the bin fill alerts with the others, and a collection resolves them in the name of who recorded it', async () => {
+    const registered = await createDevice(api, communityId, 'bin');
+    const client = await rawDevice(gateway.mqttUrl, registered);
+    await publish(client, deviceTopic(registered.id, 'telemetry'), { fillPercent: 96 });
+    const open = await eventually(async () => {
+      const list = (await alertsOf(registered.id)).filter((a) => a.cause.startsWith('fill-'));
+      return list.length === 2 ? list : undefined;
+    });
+    expect(open.map((a) => [a.cause, a.severity, a.status]).sort()).toEqual([
+      ['fill-full', 'critical', 'open'],
+      ['fill-warn', 'warning', 'open'],
+    ]);
+    await api.ok('POST', `/api/v1/bins/${registered.id}/collections`, { weightGrams: 1200 });
+    const resolved = await eventually(async () => {
+      const list = (await alertsOf(registered.id)).filter((a) => a.cause.startsWith('fill-') && a.status === 'resolved');
+      return list.length === 2 ? list : undefined;
+    });
+    expect(resolved.map((a) => a.resolvedBy)).toEqual(['staff:bootstrap', 'staff:bootstrap']);
+    await client.endAsync();
+  });
+
   it('posts alert openings to the webhook, retrying with backoff after failures', async () => {
     const registered = await createDevice(api, communityId, 'bin');
     const client = await rawDevice(gateway.mqttUrl, registered);
