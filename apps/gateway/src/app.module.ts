@@ -15,6 +15,7 @@ import {
   LedgerReportsRepository,
   DepositReportsRepository,
   ExpiryRepository,
+  HealthRepository,
   PointsRulesRepository,
   LedgerRepository,
   ResidentImportRepository,
@@ -23,6 +24,13 @@ import {
   SupermarketRepository,
 } from '../../../libs/persistence/src';
 import { BinWatcher } from './bins/bin-watcher';
+import { AlertEngine } from './health/alert-engine';
+import { FleetHealth } from './health/fleet-health';
+import { GatewayMetrics } from './health/gateway-metrics';
+import { AlertsController } from './http/alerts.controller';
+import { FleetController } from './http/fleet.controller';
+import { MetricsAccess, MetricsController } from './http/metrics.controller';
+import { WebhooksController } from './http/webhooks.controller';
 import { ActorCache } from './http/actor-cache';
 import { AdminAuthGuard } from './http/admin-auth.guard';
 import { apiThrottlerOptions } from './http/api-rate-limit';
@@ -85,6 +93,12 @@ export interface GatewayRuntime {
   supermarket: SupermarketRepository;
   bins: BinRepository;
   binWatcher: BinWatcher;
+  /** Device health, alerts, metrics (issue #6). */
+  healthStore: HealthRepository;
+  fleetHealth: FleetHealth;
+  alertEngine: AlertEngine;
+  metrics: GatewayMetrics;
+  metricsAccess: MetricsAccess;
 }
 
 @Module({})
@@ -134,6 +148,11 @@ export class AppModule {
       { provide: SupermarketRepository, useValue: runtime.supermarket },
       { provide: BinRepository, useValue: runtime.bins },
       { provide: BinWatcher, useValue: runtime.binWatcher },
+      { provide: HealthRepository, useValue: runtime.healthStore },
+      { provide: FleetHealth, useValue: runtime.fleetHealth },
+      { provide: AlertEngine, useValue: runtime.alertEngine },
+      { provide: GatewayMetrics, useValue: runtime.metrics },
+      { provide: MetricsAccess, useValue: runtime.metricsAccess },
     ];
     return {
       module: AppModule,
@@ -157,6 +176,10 @@ export class AppModule {
         DepositReportsController,
         SupermarketController,
         BinsController,
+        FleetController,
+        AlertsController,
+        WebhooksController,
+        MetricsController,
       ],
       providers,
     };

@@ -9,6 +9,11 @@ import { allDevicesFilter, sharedFilter } from '../../../libs/protocol/src';
 import { type AdminTokenState, bootstrapAdminToken } from './admin-token.bootstrap';
 import { AppModule } from './app.module';
 import { BinWatcher } from './bins/bin-watcher';
+import { AlertEngine } from './health/alert-engine';
+import { FleetHealth } from './health/fleet-health';
+import { GatewayMetrics } from './health/gateway-metrics';
+import { HealthIngestObserver } from './health/health-ingest-observer';
+import { WebhookNotifier } from './health/webhook-notifier';
 import { ExpiryJob } from './jobs/expiry.job';
 import { HousekeepingJob } from './jobs/housekeeping.job';
 import { EmbeddedBroker } from './broker/embedded-broker';
@@ -81,7 +86,31 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     cleanups.push(() => deadLetters.flush());
     const credentials = new DeviceCredentials(devices);
     const liveness = new DeviceLivenessTracker();
-    const binWatcher = new BinWatcher(db.bins, logger);
+    // Device health, alerts and webhooks (issue #6): alerts first, health feeds them.
+    const alertEngine = new AlertEngine(db.health, logger);
+    await alertEngine.start();
+    const webhooks = new WebhookNotifier(logger, {
+      envUrls: config.WEBHOOK_URLS,
+      targets: () => db.health.webhooks(),
+      maxQueue: config.WEBHOOK_MAX_QUEUE,
+      maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    });
+    alertEngine.subscribe((kind, alert) => webhooks.notify(kind, alert));
+    cleanups.push(() => Promise.resolve(webhooks.stop()));
+    const fleetHealth = new FleetHealth(db.health, alertEngine, logger, {
+      heartbeatOverrideSeconds: config.HEALTH_HEARTBEAT_SECONDS,
+      offlineAlertOverrideSeconds: config.ALERT_OFFLINE_SECONDS,
+      flushMs: config.HEALTH_FLUSH_MS,
+      tickMs: config.HEALTH_TICK_MS,
+      sampleSeconds: config.HEALTH_SAMPLE_SECONDS,
+      retentionDays: config.HEALTH_RETENTION_DAYS,
+    });
+    // Read before the first retained status arrives; the last flush runs after ingest has drained.
+    await fleetHealth.start();
+    cleanups.push(() => fleetHealth.stop());
+    const binWatcher = new BinWatcher(db.bins, logger, { alerts: alertEngine });
 
     let broker: EmbeddedBroker | null = null;
     let mqttUrl: string;
@@ -125,13 +154,25 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       channels.map((c) => (broker ? allDevicesFilter(c) : sharedFilter(config.MQTT_SHARE_GROUP, allDevicesFilter(c)))),
     );
 
+    let ingestRef: IngestService | null = null;
+    const brokerRef = broker;
+    const metrics = new GatewayMetrics({
+      ingestQueueDepth: () => ingestRef?.stats.queued ?? 0,
+      devices: () => fleetHealth.counts,
+      brokerConnections: () => brokerRef?.connectedClients ?? null,
+      alertsOpen: () => alertEngine.openCount,
+      webhookQueueDepth: () => webhooks.stats.queued,
+    });
     const ingest = new IngestService(db.ingest, transport, deadLetters, liveness, logger, {
       maxBatch: config.INGEST_MAX_BATCH,
       maxWaitMs: config.INGEST_MAX_WAIT_MS,
       maxQueue: config.INGEST_MAX_QUEUE,
       concurrency: config.INGEST_CONCURRENCY ?? (db.mode === 'server' ? 2 : 1),
       telemetryObserver: binWatcher,
+      observers: [new HealthIngestObserver(fleetHealth), metrics],
     });
+
+    ingestRef = ingest;
 
     const app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot({
@@ -161,6 +202,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         supermarket: db.supermarket,
         bins: db.bins,
         binWatcher,
+        healthStore: db.health,
+        fleetHealth,
+        alertEngine,
+        metrics,
+        metricsAccess: { mode: config.METRICS_ACCESS, token: config.METRICS_TOKEN },
         health: {
           check: async () => {
             const database = await db.ping().then(
@@ -202,6 +248,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await transport.close();
       await ingest.drain();
       await binWatcher.idle();
+      await alertEngine.idle();
     });
 
     try {

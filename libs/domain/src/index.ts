@@ -15,3 +15,5 @@ export * from './supermarket/local-day';
 export * from './supermarket/redemption-plan';
 export * from './ledger/expiry';
 export * from './bins/points-rules';
+export * from './health/health-state';
+export * from './health/alert-rules';

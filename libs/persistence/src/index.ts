@@ -1,5 +1,6 @@
 export * from './database';
 export * from './bins/bin.repository';
+export * from './health/health.repository';
 export * from './data-dir-lock';
 export * from './ingest/ingest.repository';
 export * from './ledger/ledger.repository';

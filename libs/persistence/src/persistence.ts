@@ -1,6 +1,7 @@
 import { type Database, type DatabaseMode, type DatabaseOptions, openDatabase } from './database';
 import type { AppliedMigrations } from './migrate';
 import { BinRepository } from './bins/bin.repository';
+import { HealthRepository } from './health/health.repository';
 import { type IngestOptions, IngestRepository } from './ingest/ingest.repository';
 import { PointsRulesRepository } from './bins/points-rules.repository';
 import { ExpiryRepository } from './ledger/expiry.repository';
@@ -51,6 +52,7 @@ export interface Persistence {
   readonly jobLeases: JobLeaseRepository;
   /** Prunes Idempotency-Key answers and deposit tallies no longer needed. */
   readonly housekeeping: HousekeepingRepository;
+  readonly health: HealthRepository;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -87,6 +89,7 @@ export function repositoriesOver(db: Database, options: PersistenceOptions): Per
     bins: new BinRepository(db),
     jobLeases: new JobLeaseRepository(db),
     housekeeping: new HousekeepingRepository(db),
+    health: new HealthRepository(db),
     ping: () => db.ping(),
     close: () => db.close(),
   };

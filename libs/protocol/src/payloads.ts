@@ -87,7 +87,14 @@ export const telemetrySchema = z.object({
 });
 export type Telemetry = z.infer<typeof telemetrySchema>;
 
-export const statusSchema = z.object({ state: z.enum(['online', 'offline']) });
+export const statusSchema = z.object({
+  state: z.enum(['online', 'offline']),
+  reason: z
+    .string()
+    .max(32)
+    .optional()
+    .describe('"shutdown" on an offline status the device publishes itself before a clean disconnect (the last will has none)'),
+});
 export type Status = z.infer<typeof statusSchema>;
 
 export const ACK_RESULTS = ['credited', 'pending', 'rejected'] as const;

@@ -1,7 +1,7 @@
 import type { BinRepository } from '../../../../libs/persistence/src';
 import type { Telemetry } from '../../../../libs/protocol/src';
 import type { Logger } from '../logging/logger';
-import { type BinThresholds, type FillAlertKind, diffFaults, fillAlertChanges } from './bin-rules';
+import { type BinThresholds, FILL_ALERT_KINDS, type FillAlertKind, diffFaults, fillAlertChanges } from './bin-rules';
 
 /** What the watcher needs of storage; BinRepository in the gateway, a fake in the specs. */
 export type BinWatcherStore = Pick<BinRepository, 'openState' | 'applyTelemetryChanges' | 'settings'>;
@@ -13,7 +13,21 @@ interface DeviceBinState {
   loadedAt: number;
 }
 
+/** Where fill alerts also go: the fleet's alert list (health/alert-engine.ts), with its lifecycle and webhooks. */
+export interface FillAlertSink {
+  raise(alert: {
+    subject: string;
+    deviceId: string;
+    cause: string;
+    severity: 'warning' | 'critical';
+    value: number;
+    message: string;
+  }): void;
+  clear(subject: string, cause: string, by?: string): void;
+}
+
 export interface BinWatcherOptions {
+  alerts?: FillAlertSink;
   /** How long the state read from the database is trusted before it is read again (other replicas, settings). */
   refreshMs?: number;
   now?: () => number;
@@ -34,6 +48,7 @@ export class BinWatcher {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly refreshMs: number;
   private readonly now: () => number;
+  private readonly alerts: FillAlertSink | undefined;
 
   constructor(
     private readonly store: BinWatcherStore,
@@ -42,6 +57,7 @@ export class BinWatcher {
   ) {
     this.refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
     this.now = options.now ?? Date.now;
+    this.alerts = options.alerts;
   }
   /** The bin has an open fill-full alert: its deposits are still acked, with a line saying so. */
   isFull(deviceId: string): boolean {
@@ -54,9 +70,10 @@ export class BinWatcher {
   }
 
   /** Staff emptied the bin (its alerts are resolved in the database): forget them here too. */
-  collected(deviceId: string): void {
+  collected(deviceId: string, by = 'collection'): void {
     this.enqueue(deviceId, () => {
       this.states.get(deviceId)?.alerts.clear();
+      for (const kind of FILL_ALERT_KINDS) this.alerts?.clear(deviceId, kind, by);
     });
   }
 
@@ -120,6 +137,17 @@ export class BinWatcher {
     for (const code of faults.cleared) state.faults.delete(code);
     for (const kind of alerts.open) state.alerts.add(kind);
     for (const kind of alerts.resolve) state.alerts.delete(kind);
+    for (const kind of alerts.open) {
+      this.alerts?.raise({
+        subject: deviceId,
+        deviceId,
+        cause: kind,
+        severity: kind === 'fill-full' ? 'critical' : 'warning',
+        value: fill!,
+        message: kind === 'fill-full' ? `回收箱已满 ${fill}% / bin full at ${fill}%` : `回收箱将满 ${fill}% / bin nearly full at ${fill}%`,
+      });
+    }
+    for (const kind of alerts.resolve) this.alerts?.clear(deviceId, kind);
     this.logger.info(
       {
         deviceId,

@@ -148,7 +148,10 @@ export class EmbeddedBroker {
       start: async (filters, deliver) => {
         for (const filter of filters) {
           const listener = (packet: AedesPublishPacket, cb: () => void) => {
-            const message: InboundMessage = { topic: packet.topic, payload: toBuffer(packet.payload), isRetained: packet.retain };
+            // aedes.subscribe is a plain listener: it never replays stored retained messages,
+            // and a live publish keeps the retain flag its publisher set ([MQTT-3.3.1-9] clears
+            // it for clients, not for in-process listeners). What arrives here is never old news.
+            const message: InboundMessage = { topic: packet.topic, payload: toBuffer(packet.payload), isRetained: false };
             let paused: PausableClient | undefined;
             let settled = false;
             const settle = () => {

@@ -94,6 +94,38 @@ export const gatewayConfigSchema = z.object({
   CLOCK_AHEAD_LIMIT_HOURS: positiveInt('CLOCK_AHEAD_LIMIT_HOURS', 24, 24 * 365),
   /** Admin API calls per token (or, without a good token, per address) and minute, on each replica. */
   API_RATE_LIMIT_PER_MINUTE: positiveInt('API_RATE_LIMIT_PER_MINUTE', 600, 1_000_000),
+  /** Device health (issue #6). Every device's heartbeat, overriding kinds and devices (tests use seconds). */
+  HEALTH_HEARTBEAT_SECONDS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().positive('HEALTH_HEARTBEAT_SECONDS must be above 0').optional(),
+  ),
+  /** How often the in-memory health is written to the database, in one transaction. */
+  HEALTH_FLUSH_MS: positiveInt('HEALTH_FLUSH_MS', 10_000, 3_600_000),
+  /** How often silence is checked. */
+  HEALTH_TICK_MS: positiveInt('HEALTH_TICK_MS', 1000, 60_000),
+  /** Telemetry is averaged over buckets this long for the charts. */
+  HEALTH_SAMPLE_SECONDS: positiveInt('HEALTH_SAMPLE_SECONDS', 300, 86_400),
+  HEALTH_RETENTION_DAYS: positiveInt('HEALTH_RETENTION_DAYS', 30, 3650),
+  /** Overrides every device's offline alert delay (default 10 min by kind rules). */
+  ALERT_OFFLINE_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().positive('ALERT_OFFLINE_SECONDS must be above 0').optional()),
+  /** Comma-separated URLs that receive every alert opening and resolution (more can be added through the API). */
+  WEBHOOK_URLS: z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((u) => u.trim())
+            .filter(Boolean)
+        : v,
+    z.array(z.url({ protocol: /^https?$/, error: 'WEBHOOK_URLS must be http(s) URLs separated by commas' })).default([]),
+  ),
+  WEBHOOK_MAX_QUEUE: positiveInt('WEBHOOK_MAX_QUEUE', 1000, 1_000_000),
+  WEBHOOK_MAX_ATTEMPTS: positiveInt('WEBHOOK_MAX_ATTEMPTS', 8, 100),
+  WEBHOOK_RETRY_BASE_MS: positiveInt('WEBHOOK_RETRY_BASE_MS', 1000, 3_600_000),
+  WEBHOOK_TIMEOUT_MS: positiveInt('WEBHOOK_TIMEOUT_MS', 5000, 120_000),
+  /** GET /metrics: `token` needs a staff token (admin, operator, auditor) or METRICS_TOKEN; `public` needs none. */
+  METRICS_ACCESS: z.enum(['token', 'public'], { error: 'METRICS_ACCESS must be token or public' }).default('token'),
+  METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(24, 'METRICS_TOKEN must be at least 24 characters').optional()),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

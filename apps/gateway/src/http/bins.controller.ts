@@ -82,7 +82,7 @@ export class BinsController {
       actor: actor.label,
       note: input.note ?? null,
     });
-    this.watcher.collected(deviceId);
+    this.watcher.collected(deviceId, actor.label);
     return collection;
   }
 

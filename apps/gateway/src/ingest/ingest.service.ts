@@ -6,6 +6,7 @@ import {
   readableEventId,
   statusSchema,
   telemetrySchema,
+  type Status,
   type Telemetry,
 } from '../../../../libs/protocol/src';
 import type { IngestAck, IngestItem, IngestRepository } from '../../../../libs/persistence/src';
@@ -28,6 +29,20 @@ export interface IngestServiceOptions {
   retryDelaysMs?: readonly number[];
   /** Sees each valid telemetry reading (the BinWatcher: fill alerts, faults); must not throw. */
   telemetryObserver?: { sawTelemetry(deviceId: string, telemetry: Telemetry, at: Date): void; isFull?(deviceId: string): boolean };
+  observers?: IngestObserver[];
+}
+
+/**
+ * Sees the ingest path without being on it (device health, metrics): called
+ * synchronously, must be cheap and must not throw.
+ */
+export interface IngestObserver {
+  eventReceived?(deviceId: string, receivedAt: Date, occurredAt: Date | undefined): void;
+  telemetryReceived?(deviceId: string, telemetry: Telemetry, receivedAt: Date): void;
+  statusReceived?(deviceId: string, status: Status, receivedAt: Date, isRetained: boolean): void;
+  batchCommitted?(size: number, seconds: number): void;
+  /** `ack` is the published JSON; receivedAt is when its event arrived. */
+  ackPublished?(deviceId: string, eventId: string, ack: string, receivedAt: Date): void;
 }
 
 interface Queued {
@@ -47,6 +62,7 @@ export class IngestService {
   private acksPublished = 0;
   private readonly retryDelaysMs: readonly number[];
   private readonly telemetryObserver: IngestServiceOptions['telemetryObserver'];
+  private readonly observers: IngestObserver[];
 
   constructor(
     private readonly repository: IngestRepository,
@@ -58,6 +74,7 @@ export class IngestService {
   ) {
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     this.telemetryObserver = options.telemetryObserver;
+    this.observers = options.observers ?? [];
     this.batcher = new GroupCommit<Queued>({
       maxBatch: options.maxBatch,
       maxWaitMs: options.maxWaitMs,
@@ -76,6 +93,8 @@ export class IngestService {
   async receiveEvent(message: DeviceMessage): Promise<void> {
     this.liveness.sawEvent(message.deviceId, message.receivedAt);
     const decoded = decodePayload(message.payload, deviceEventSchema);
+    const occurredAt = decoded.ok ? new Date(decoded.value.occurredAt) : undefined;
+    for (const o of this.observers) o.eventReceived?.(message.deviceId, message.receivedAt, occurredAt);
     if (decoded.ok) {
       return this.batcher.push({
         message,
@@ -112,6 +131,7 @@ export class IngestService {
     const decoded = decodePayload(message.payload, telemetrySchema);
     if (!decoded.ok) return this.deadLetter(message, `${decoded.error}: ${decoded.message}`);
     this.liveness.sawTelemetry(message.deviceId, decoded.value, message.receivedAt);
+    for (const o of this.observers) o.telemetryReceived?.(message.deviceId, decoded.value, message.receivedAt);
     try {
       this.telemetryObserver?.sawTelemetry(message.deviceId, decoded.value, message.receivedAt);
     } catch (err) {
@@ -121,8 +141,10 @@ export class IngestService {
 
   receiveStatus(message: DeviceMessage): void {
     const decoded = decodePayload(message.payload, statusSchema);
-    if (decoded.ok) this.liveness.sawStatus(message.deviceId, decoded.value.state, message.receivedAt, message.isRetained);
-    else this.deadLetter(message, `${decoded.error}: ${decoded.message}`);
+    if (decoded.ok) {
+      this.liveness.sawStatus(message.deviceId, decoded.value.state, message.receivedAt, message.isRetained);
+      for (const o of this.observers) o.statusReceived?.(message.deviceId, decoded.value, message.receivedAt, message.isRetained);
+    } else this.deadLetter(message, `${decoded.error}: ${decoded.message}`);
   }
 
   /** A device's registry row changed (disabled, re-enabled): judge its next events afresh. */
@@ -172,7 +194,9 @@ export class IngestService {
    * and an event that fails alone is dead-lettered, unacked: its device resends.
    */
   private async commit(batch: Queued[]): Promise<void> {
+    const startedAt = performance.now();
     const acks = await this.commitWithRetries(batch);
+    if (acks !== null) for (const o of this.observers) o.batchCommitted?.(batch.length, (performance.now() - startedAt) / 1000);
     if (acks === null) {
       if (batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
@@ -184,13 +208,20 @@ export class IngestService {
       return;
     }
     const answered = new Set(acks.map((a) => `${a.deviceId}\u0000${a.eventId}`));
+    const receivedAt = new Map<string, Date>();
     for (const q of batch) {
       const eventId = q.item.kind === 'valid' ? q.item.event.eventId : q.item.eventId;
-      if (!answered.has(`${q.item.deviceId}\u0000${eventId}`)) this.deadLetter(q.message, 'unknown-device: not in the registry');
+      const key = `${q.item.deviceId}\u0000${eventId}`;
+      if (!answered.has(key)) this.deadLetter(q.message, 'unknown-device: not in the registry');
+      else if (this.observers.length > 0) receivedAt.set(key, q.message.receivedAt);
     }
     for (const a of acks) {
       this.acks.publish(deviceTopic(a.deviceId, 'acks'), a.ack).then(
-        () => this.acksPublished++,
+        () => {
+          this.acksPublished++;
+          const at = receivedAt.get(`${a.deviceId}\u0000${a.eventId}`);
+          if (at) for (const o of this.observers) o.ackPublished?.(a.deviceId, a.eventId, a.ack, at);
+        },
         (err: unknown) => this.logger.warn({ err, deviceId: a.deviceId, eventId: a.eventId }, 'ack not published; the device will resend'),
       );
     }

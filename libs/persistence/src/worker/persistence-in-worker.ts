@@ -4,6 +4,7 @@ import { DOMAIN_ERROR_CODES, DomainError, type DomainErrorCode } from '../../../
 import { DataDirLockedError } from '../data-dir-lock';
 import type { Persistence, PersistenceOptions } from '../persistence';
 import { BinRepository } from '../bins/bin.repository';
+import { HealthRepository } from '../health/health.repository';
 import { IngestRepository } from '../ingest/ingest.repository';
 import { PointsRulesRepository } from '../bins/points-rules.repository';
 import { ExpiryRepository } from '../ledger/expiry.repository';
@@ -50,6 +51,7 @@ const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
   bins: BinRepository,
   jobLeases: JobLeaseRepository,
   housekeeping: HousekeepingRepository,
+  health: HealthRepository,
 };
 
 function revive(error: SerializedError): Error {

@@ -1,0 +1,142 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Status, Telemetry } from '../../../../libs/protocol/src';
+import type { IngestObserver } from '../ingest/ingest.service';
+
+export interface MetricSources {
+  ingestQueueDepth(): number;
+  devices(): { online: number; offline: number; unknown: number };
+  /** Clients connected to the embedded broker; null with an external broker (it has its own metrics). */
+  brokerConnections(): number | null;
+  alertsOpen(): number;
+  webhookQueueDepth(): number;
+  deadLetterQueueDepth?(): number;
+}
+
+/** The ack's outcome, read without parsing the whole JSON (it is on the hot path). */
+export function ackOutcome(ack: string): { result: string; reason: string } {
+  const result = /"result":"([a-z-]+)"/.exec(ack)?.[1] ?? 'unknown';
+  const reason = /"reason":"([a-z-]+)"/.exec(ack)?.[1] ?? (result === 'credited' ? 'none' : 'unknown');
+  return { result, reason };
+}
+
+/**
+ * The gateway's Prometheus metrics (issue #6), on a registry of its own (not
+ * prom-client's global one). Counters and histograms are fed by the ingest
+ * path as an IngestObserver; gauges are read from their sources at scrape time.
+ */
+export class GatewayMetrics implements IngestObserver {
+  readonly registry = new Registry();
+  private readonly messages: Counter<'channel'>;
+  private readonly outcomes: Counter<'result' | 'reason'>;
+  private readonly batchSize: Histogram;
+  private readonly commitSeconds: Histogram;
+  private readonly ackSeconds: Histogram;
+
+  constructor(sources: MetricSources) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'jifen_process_' });
+    const registers = [this.registry];
+    this.messages = new Counter({
+      name: 'jifen_messages_received_total',
+      help: 'Device messages received, by channel (events, telemetry, status)',
+      labelNames: ['channel'],
+      registers,
+    });
+    this.outcomes = new Counter({
+      name: 'jifen_event_acks_total',
+      help: 'Acks published to devices, by result and reason (events out by outcome)',
+      labelNames: ['result', 'reason'],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'jifen_ingest_batch_size',
+      help: 'Events per committed batch (group commit)',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 512, 1000, 2500, 5000],
+      registers,
+    });
+    this.commitSeconds = new Histogram({
+      name: 'jifen_ingest_commit_seconds',
+      help: 'Time to commit one batch, retries included',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.ackSeconds = new Histogram({
+      name: 'jifen_ack_latency_seconds',
+      help: 'From an event arriving at the gateway to its ack published',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    new Gauge({
+      name: 'jifen_ingest_queue_depth',
+      help: 'Events waiting for a commit',
+      registers,
+      collect() {
+        this.set(sources.ingestQueueDepth());
+      },
+    });
+    new Gauge({
+      name: 'jifen_devices',
+      help: 'Devices by health state (online, offline, unknown)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const counts = sources.devices();
+        for (const state of ['online', 'offline', 'unknown'] as const) this.set({ state }, counts[state]);
+      },
+    });
+    new Gauge({
+      name: 'jifen_broker_connections',
+      help: 'MQTT clients connected to the embedded broker (absent with an external broker)',
+      registers,
+      collect() {
+        const n = sources.brokerConnections();
+        if (n !== null) this.set(n);
+      },
+    });
+    new Gauge({
+      name: 'jifen_alerts_open',
+      help: 'Alerts not yet resolved (open or acknowledged)',
+      registers,
+      collect() {
+        this.set(sources.alertsOpen());
+      },
+    });
+    new Gauge({
+      name: 'jifen_webhook_queue_depth',
+      help: 'Webhook notifications waiting to be sent or retried',
+      registers,
+      collect() {
+        this.set(sources.webhookQueueDepth());
+      },
+    });
+  }
+
+  eventReceived(): void {
+    this.messages.inc({ channel: 'events' });
+  }
+
+  telemetryReceived(_deviceId: string, _telemetry: Telemetry): void {
+    this.messages.inc({ channel: 'telemetry' });
+  }
+
+  statusReceived(_deviceId: string, _status: Status): void {
+    this.messages.inc({ channel: 'status' });
+  }
+
+  batchCommitted(size: number, seconds: number): void {
+    this.batchSize.observe(size);
+    this.commitSeconds.observe(seconds);
+  }
+
+  ackPublished(_deviceId: string, _eventId: string, ack: string, receivedAt: Date): void {
+    this.outcomes.inc(ackOutcome(ack));
+    this.ackSeconds.observe((Date.now() - receivedAt.getTime()) / 1000);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
