@@ -17,6 +17,7 @@ export const REASON_DISPLAY: Readonly<Record<AckReason, Display>> = {
   'too-late': { zh: '记录已过期，请到服务台处理', en: 'Record too old: please see the desk' },
   'needs-review': { zh: '积分待审核', en: 'Points pending review' },
   'unsupported-event': { zh: '此设备不支持该操作', en: 'Not supported on this device' },
+  'capacity-reached': { zh: '活动人数已满，请联系工作人员', en: 'The activity is full: please see the organiser' },
 };
 
 export function creditedDisplay(points: number, balance: number): Display {

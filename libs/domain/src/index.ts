@@ -15,3 +15,8 @@ export * from './supermarket/local-day';
 export * from './supermarket/redemption-plan';
 export * from './ledger/expiry';
 export * from './bins/points-rules';
+export * from './activities/activity';
+export * from './activities/categories';
+export * from './activities/check-in';
+export * from './activities/check-in-display';
+export * from './activities/weekly-rule';

@@ -105,6 +105,7 @@ export const ACK_REASONS = [
   'too-late',
   'needs-review',
   'unsupported-event',
+  'capacity-reached',
 ] as const;
 export type AckReason = (typeof ACK_REASONS)[number];
 
