@@ -2,6 +2,8 @@ import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import {
+  ActivityRepository,
+  ActivitySiteRepository,
   AdminTokenRepository,
   AuditLogRepository,
   BinRepository,
@@ -23,6 +25,8 @@ import {
   SupermarketRepository,
 } from '../../../libs/persistence/src';
 import { BinWatcher } from './bins/bin-watcher';
+import { ActivitiesController } from './http/activities.controller';
+import { SitesController } from './http/sites.controller';
 import { ActorCache } from './http/actor-cache';
 import { AdminAuthGuard } from './http/admin-auth.guard';
 import { apiThrottlerOptions } from './http/api-rate-limit';
@@ -85,6 +89,8 @@ export interface GatewayRuntime {
   supermarket: SupermarketRepository;
   bins: BinRepository;
   binWatcher: BinWatcher;
+  activities: ActivityRepository;
+  activitySites: ActivitySiteRepository;
 }
 
 @Module({})
@@ -134,6 +140,8 @@ export class AppModule {
       { provide: SupermarketRepository, useValue: runtime.supermarket },
       { provide: BinRepository, useValue: runtime.bins },
       { provide: BinWatcher, useValue: runtime.binWatcher },
+      { provide: ActivityRepository, useValue: runtime.activities },
+      { provide: ActivitySiteRepository, useValue: runtime.activitySites },
     ];
     return {
       module: AppModule,
@@ -157,6 +165,8 @@ export class AppModule {
         DepositReportsController,
         SupermarketController,
         BinsController,
+        SitesController,
+        ActivitiesController,
       ],
       providers,
     };

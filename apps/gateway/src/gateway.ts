@@ -10,6 +10,7 @@ import { type AdminTokenState, bootstrapAdminToken } from './admin-token.bootstr
 import { AppModule } from './app.module';
 import { BinWatcher } from './bins/bin-watcher';
 import { ExpiryJob } from './jobs/expiry.job';
+import { AttendanceCloseJob } from './jobs/attendance-close.job';
 import { EmbeddedBroker } from './broker/embedded-broker';
 import { type GatewayConfig, isEmbeddedBroker } from './config/gateway-config';
 import { ApiErrorFilter } from './http/api-error.filter';
@@ -157,6 +158,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         supermarket: db.supermarket,
         bins: db.bins,
         binWatcher,
+        activities: db.activities,
+        activitySites: db.activitySites,
         health: {
           check: async () => {
             const database = await db.ping().then(
@@ -213,6 +216,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const expiryJob = new ExpiryJob(db.expiry, logger);
     expiryJob.start();
     cleanups.push(() => expiryJob.stop());
+    const attendanceCloseJob = new AttendanceCloseJob(db.activities, logger, config.ATTENDANCE_CLOSE_SECONDS * 1000);
+    attendanceCloseJob.start();
+    cleanups.push(() => attendanceCloseJob.stop());
     return {
       httpPort,
       mqttPort: broker?.port ?? null,

@@ -19,4 +19,5 @@ export * from './activities/activity';
 export * from './activities/categories';
 export * from './activities/check-in';
 export * from './activities/check-in-display';
+export * from './activities/check-in-outcome';
 export * from './activities/weekly-rule';

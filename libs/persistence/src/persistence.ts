@@ -1,6 +1,8 @@
 import { type Database, type DatabaseMode, type DatabaseOptions, openDatabase } from './database';
 import type { AppliedMigrations } from './migrate';
 import { BinRepository } from './bins/bin.repository';
+import { ActivityRepository } from './activities/activity.repository';
+import { ActivitySiteRepository } from './activities/activity-site.repository';
 import { type IngestOptions, IngestRepository } from './ingest/ingest.repository';
 import { PointsRulesRepository } from './bins/points-rules.repository';
 import { ExpiryRepository } from './ledger/expiry.repository';
@@ -45,6 +47,8 @@ export interface Persistence {
   readonly depositReports: DepositReportsRepository;
   readonly supermarket: SupermarketRepository;
   readonly bins: BinRepository;
+  readonly activities: ActivityRepository;
+  readonly activitySites: ActivitySiteRepository;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -79,6 +83,8 @@ export function repositoriesOver(db: Database, options: PersistenceOptions): Per
     // LedgerRepository holds no state: its own instance posts into the supermarket's transactions.
     supermarket: new SupermarketRepository(db, new LedgerRepository(db)),
     bins: new BinRepository(db),
+    activities: new ActivityRepository(db, new LedgerRepository(db)),
+    activitySites: new ActivitySiteRepository(db.prisma),
     ping: () => db.ping(),
     close: () => db.close(),
   };

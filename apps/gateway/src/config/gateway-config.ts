@@ -71,6 +71,8 @@ export const gatewayConfigSchema = z.object({
   /** Batches committed at once; default 1 with PGlite (serial anyway), 2 with PostgreSQL. */
   INGEST_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(16).optional()),
   LATENESS_DAYS: positiveInt('LATENESS_DAYS', 7, 365),
+  /** How often attendance left open at an activity's end is closed (seconds). */
+  ATTENDANCE_CLOSE_SECONDS: positiveInt('ATTENDANCE_CLOSE_SECONDS', 60, 3600),
   /** Admin API calls per token (or, without a good token, per address) and minute, on each replica. */
   API_RATE_LIMIT_PER_MINUTE: positiveInt('API_RATE_LIMIT_PER_MINUTE', 600, 1_000_000),
 });

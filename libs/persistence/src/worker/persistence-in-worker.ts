@@ -4,6 +4,8 @@ import { DOMAIN_ERROR_CODES, DomainError, type DomainErrorCode } from '../../../
 import { DataDirLockedError } from '../data-dir-lock';
 import type { Persistence, PersistenceOptions } from '../persistence';
 import { BinRepository } from '../bins/bin.repository';
+import { ActivityRepository } from '../activities/activity.repository';
+import { ActivitySiteRepository } from '../activities/activity-site.repository';
 import { IngestRepository } from '../ingest/ingest.repository';
 import { PointsRulesRepository } from '../bins/points-rules.repository';
 import { ExpiryRepository } from '../ledger/expiry.repository';
@@ -46,6 +48,8 @@ const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
   depositReports: DepositReportsRepository,
   supermarket: SupermarketRepository,
   bins: BinRepository,
+  activities: ActivityRepository,
+  activitySites: ActivitySiteRepository,
 };
 
 function revive(error: SerializedError): Error {

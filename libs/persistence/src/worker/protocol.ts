@@ -22,6 +22,8 @@ export const REPOSITORY_NAMES = [
   'depositReports',
   'supermarket',
   'bins',
+  'activities',
+  'activitySites',
 ] as const;
 export type RepositoryName = (typeof REPOSITORY_NAMES)[number];
 
