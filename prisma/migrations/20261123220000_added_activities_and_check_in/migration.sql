@@ -75,7 +75,7 @@ CREATE TABLE "activity" (
     "auto_close" TEXT NOT NULL DEFAULT 'credit-to-end',
     "debounce_seconds" INTEGER NOT NULL DEFAULT 60,
     "is_cancelled" BOOLEAN NOT NULL DEFAULT false,
-    -- Set by the auto-close job once every attendance still open at the end is closed.
+    -- When the auto-close job last closed attendance left open at the end.
     "closed_at" TIMESTAMPTZ(3),
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
@@ -91,8 +91,6 @@ CREATE TABLE "activity" (
 CREATE INDEX "activity_site_id_starts_at_idx" ON "activity"("site_id", "starts_at");
 CREATE INDEX "activity_community_id_starts_at_idx" ON "activity"("community_id", "starts_at");
 CREATE INDEX "activity_recurrence_id_idx" ON "activity"("recurrence_id");
--- The auto-close job's queue: ended activities not closed yet.
-CREATE INDEX "activity_to_close_idx" ON "activity"("ends_at") WHERE "closed_at" IS NULL;
 
 -- One row per resident per activity occurrence. points: due in total (posted or
 -- pending); minutes: presence counted for points (volunteer minutes, hours mode).
@@ -124,3 +122,5 @@ CREATE TABLE "attendance" (
 );
 CREATE UNIQUE INDEX "attendance_activity_id_resident_id_key" ON "attendance"("activity_id", "resident_id");
 CREATE INDEX "attendance_resident_id_status_idx" ON "attendance"("resident_id", "status");
+-- The auto-close job's queue: attendance still open (a late tap can open one after its activity ended).
+CREATE INDEX "attendance_open_idx" ON "attendance"("activity_id") WHERE "status" = 'in';

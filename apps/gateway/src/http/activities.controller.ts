@@ -15,8 +15,7 @@ import {
   type MessageEvent,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
-import { Observable } from 'rxjs';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AUTO_CLOSE_POLICIES, DomainError, pointsPolicySchema, weeklyRuleSchema } from '../../../../libs/domain/src';
 import { ActivityRepository, type ActivityRecord, type AttendanceSheet } from '../../../../libs/persistence/src';
@@ -247,37 +246,53 @@ export class ActivitiesController {
     return (await this.activities.sheet(id))!;
   }
 
-  @Sse('activities/:id/attendance/stream')
+  @Get('activities/:id/attendance/stream')
   @Roles(...READERS)
+  @ApiProduces('text/event-stream')
   @ApiOperation({
     summary: 'Live attendance as server-sent events: an `attendance` event with the whole sheet at once and after every change',
     description:
-      'Send the bearer token in the Authorization header (fetch, not EventSource). Changes from every replica are seen within a second.',
+      'Send the bearer token in the Authorization header (fetch, not EventSource). Changes from every replica are seen within a second. An unknown activity or a refused caller gets the usual JSON error, before any event.',
   })
-  async stream(@Param('id') id: string, @CurrentActor() actor: Actor): Promise<Observable<MessageEvent>> {
+  async stream(@Param('id') id: string, @CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response) {
+    // Checked before the stream starts (Nest's @Sse commits its headers first, so a
+    // refusal could only be an `error` event): errors stay { "error": { code, message } }.
     await this.activity(id, actor);
-    return new Observable<MessageEvent>((subscriber) => {
-      let version: string | null = null;
-      let busy = false;
-      const look = async () => {
-        if (busy) return;
-        busy = true;
-        try {
-          const next = await this.activities.sheetVersion(id);
-          if (next !== version) {
-            version = next;
-            const sheet = await this.activities.sheet(id);
-            if (sheet) subscriber.next({ type: 'attendance', data: sheet });
-          }
-        } catch (err) {
-          subscriber.error(err);
-        } finally {
-          busy = false;
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    let version: string | null = null;
+    let busy = false;
+    let idle = 0;
+    const look = async () => {
+      if (busy || res.writableEnded) return;
+      busy = true;
+      try {
+        const next = await this.activities.sheetVersion(id);
+        if (next !== version) {
+          version = next;
+          const sheet = await this.activities.sheet(id);
+          if (sheet && !res.writableEnded) res.write(`event: attendance\ndata: ${JSON.stringify(sheet)}\n\n`);
+          idle = 0;
+        } else if (++idle % 15 === 0) {
+          // A comment now and then: proxies keep the connection, and a client that left is noticed.
+          res.write(': keep-alive\n\n');
         }
-      };
-      void look();
-      const timer = setInterval(() => void look(), LIVE_POLL_MS);
-      return () => clearInterval(timer);
+      } catch {
+        res.end();
+      } finally {
+        busy = false;
+      }
+    };
+    void look();
+    const timer = setInterval(() => void look(), LIVE_POLL_MS);
+    req.on('close', () => {
+      clearInterval(timer);
+      if (!res.writableEnded) res.end();
     });
   }
 

@@ -112,20 +112,24 @@ FROM attendance t JOIN resident r ON r.id = t.resident_id
 WHERE t.activity_id = $1::uuid AND t.status <> 'stray'
 ORDER BY t.first_tap_at, t.id`;
 
-/** Open pending entries of attendances ($2: ids, or null for all of the activity's). */
+/** Open pending entries of attendances ($2: ids; $3: 'all' for all of the activity's instead). */
 const OPEN_PENDING_OF = `
 SELECT p.id::text AS id
 FROM attendance t JOIN ledger_entry p ON p.credit_resident_id = t.resident_id
 WHERE t.activity_id = $1::uuid
-  AND ($2::jsonb IS NULL OR t.id = ANY (ARRAY(SELECT (jsonb_array_elements_text($2::jsonb))::uuid)))
+  AND ($3 = 'all' OR t.id = ANY (ARRAY(SELECT (jsonb_array_elements_text($2::jsonb))::uuid)))
   AND p.kind = 'pending' AND p.idempotency_key LIKE 'attendance:' || t.id || ':%'
   AND NOT EXISTS (SELECT 1 FROM ledger_entry c WHERE c.pending_entry_id = p.id)
 ORDER BY p.id`;
 
-/** Ended activities whose open attendances have not been closed: ended (plus the check-out grace, hours mode) before $1. */
+/**
+ * Ended activities (plus the check-out grace, hours mode) with attendance still
+ * open: driven by the partial index of open attendance, so a late tap that opens
+ * one after its activity was closed is closed on the next run too.
+ */
 const DUE_TO_CLOSE = `
 SELECT a.id FROM activity a
-WHERE a.closed_at IS NULL AND a.ends_at <= $1::timestamptz
+WHERE a.id IN (SELECT t.activity_id FROM attendance t WHERE t.status = 'in')
   AND a.ends_at + make_interval(mins => CASE WHEN a.policy->>'kind' = 'hours' THEN a.check_out_grace_minutes ELSE 0 END) <= $1::timestamptz
 ORDER BY a.ends_at LIMIT $2::integer`;
 
@@ -230,10 +234,11 @@ export class ActivityRepository {
     const rows = await this.db.transaction((query) =>
       query<ActivityRow>(
         `SELECT ${SQL.ACTIVITY_COLUMNS} FROM activity a WHERE a.community_id = $1::uuid
-           AND ($2::timestamptz IS NULL OR a.ends_at >= $2::timestamptz) AND ($3::timestamptz IS NULL OR a.starts_at < $3::timestamptz)
-           AND ($4::uuid IS NULL OR a.site_id = $4::uuid)
+           AND ($2 = '' OR a.ends_at >= NULLIF($2, '')::timestamptz) AND ($3 = '' OR a.starts_at < NULLIF($3, '')::timestamptz)
+           AND ($4 = '' OR a.site_id = NULLIF($4, '')::uuid)
          ORDER BY a.starts_at, a.id LIMIT 1000`,
-        [filter.communityId, filter.from?.toISOString() ?? null, filter.to?.toISOString() ?? null, filter.siteId ?? null],
+        // The embedded driver takes text parameters only: '' stands for "any".
+        [filter.communityId, filter.from?.toISOString() ?? '', filter.to?.toISOString() ?? '', filter.siteId ?? ''],
       ),
     );
     return rows.map(toActivity);
@@ -349,7 +354,11 @@ export class ActivityRepository {
     scope?: string | null;
   }) {
     const ids = await this.db.transaction((query) =>
-      query<{ id: string }>(OPEN_PENDING_OF, [input.activityId, input.attendanceIds ? JSON.stringify(input.attendanceIds) : null]),
+      query<{ id: string }>(OPEN_PENDING_OF, [
+        input.activityId,
+        JSON.stringify(input.attendanceIds ?? []),
+        input.attendanceIds ? 'some' : 'all',
+      ]),
     );
     if (ids.length === 0) throw new DomainError('not-found', '没有待审核的签到积分 / no pending check-in points to review here');
     const result = await this.ledger.closePending({
@@ -454,7 +463,7 @@ export class ActivityRepository {
     for (const { id } of due) {
       const done = await this.db.transaction(async (query) => {
         const [row] = await query<ActivityRow>(SELECT_ACTIVITY, [id]);
-        if (!row || row.closed_at !== null) return { closed: 0, points: 0 };
+        if (!row) return { closed: 0, points: 0 };
         const activity = activityRuleOf(row);
         const open = await query<AttendanceRow>(OPEN_ATTENDANCE_OF, [id]);
         await lockChainHeads(query, [activity.communityId]);
@@ -468,14 +477,14 @@ export class ActivityRepository {
           open.map((o) => o.resident_id),
           [activity],
         );
+        let changed = 0;
         const postings = open.flatMap((o) => {
           const state = book.attendanceOf(id, o.resident_id);
           const change = state ? autoClose(activity, state) : null;
-          return change
-            ? book
-                .apply(change, { at: activity.endsAt.toISOString(), actor: 'system:auto-close', policy: activity.autoClose })
-                .map((p) => ({ p, residentId: o.resident_id }))
-            : [];
+          if (!change) return [];
+          changed += 1;
+          const source = { at: activity.endsAt.toISOString(), actor: 'system:auto-close', policy: activity.autoClose };
+          return book.apply(change, source).map((p) => ({ p, residentId: o.resident_id }));
         });
         await this.ledger.postIn(
           query,
@@ -495,7 +504,7 @@ export class ActivityRepository {
         );
         await book.write(query);
         await query(`UPDATE activity SET closed_at = $2::timestamptz WHERE id = $1::uuid`, [id, now.toISOString()]);
-        return { closed: open.length, points: postings.reduce((sum, x) => sum + x.p.amount, 0) };
+        return { closed: changed, points: postings.reduce((sum, x) => sum + x.p.amount, 0) };
       });
       closed += done.closed;
       points += done.points;
