@@ -167,11 +167,11 @@ describe(`activities: staff side and edge cases — ${modeName}`, () => {
       await createResidentWithCard(api, communityId, '赵四'),
     ];
     const now = Date.now() - 1000;
-    expect(await t.send(tap(r1!.cardUid, now))).toMatchObject({ result: 'pending', reason: 'needs-review', points: 8, balance: 0 });
-    const second = await t.send(tap(r2!.cardUid, now));
+    expect(await t.send(tap(r1.cardUid, now))).toMatchObject({ result: 'pending', reason: 'needs-review', points: 8, balance: 0 });
+    const second = await t.send(tap(r2.cardUid, now));
     expect(second).toMatchObject({ result: 'pending', reason: 'needs-review', points: 8 });
     expect(second.display.zh).toBe('李* 签到成功「助老服务」，8 积分待审核');
-    const full = await t.send(tap(r3!.cardUid, now));
+    const full = await t.send(tap(r3.cardUid, now));
     expect(full).toMatchObject({ result: 'rejected', reason: 'capacity-reached', points: 0 });
     expect(full.display.en).toMatch(/full/);
 
@@ -180,7 +180,7 @@ describe(`activities: staff side and edge cases — ${modeName}`, () => {
       attendance: { id: string; residentId: string; pendingPoints: number }[];
     }>('GET', `/api/v1/activities/${act.id}/attendance`);
     expect(sheet.counts).toMatchObject({ total: 2, pendingReview: 2 });
-    const first = sheet.attendance.find((a) => a.residentId === r1!.residentId)!;
+    const first = sheet.attendance.find((a) => a.residentId === r1.residentId)!;
     expect(
       await api.ok('POST', `/api/v1/activities/${act.id}/attendance/review`, {
         action: 'approve',
@@ -195,8 +195,8 @@ describe(`activities: staff side and edge cases — ${modeName}`, () => {
       entries: 1,
       points: 8,
     });
-    expect(await balanceOf(api, r1!.residentId)).toBe(8);
-    expect(await balanceOf(api, r2!.residentId)).toBe(0);
+    expect(await balanceOf(api, r1.residentId)).toBe(8);
+    expect(await balanceOf(api, r2.residentId)).toBe(0);
     const again = await api.request('POST', `/api/v1/activities/${act.id}/attendance/review`, { action: 'approve', reason: 'x' });
     expect(again.status).toBe(404);
   });
