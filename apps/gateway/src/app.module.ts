@@ -2,6 +2,8 @@ import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import {
+  ActivityRepository,
+  ActivitySiteRepository,
   AdminTokenRepository,
   AuditLogRepository,
   BinRepository,
@@ -31,6 +33,8 @@ import { AlertsController } from './http/alerts.controller';
 import { FleetController } from './http/fleet.controller';
 import { MetricsAccess, MetricsController } from './http/metrics.controller';
 import { WebhooksController } from './http/webhooks.controller';
+import { ActivitiesController } from './http/activities.controller';
+import { SitesController } from './http/sites.controller';
 import { ActorCache } from './http/actor-cache';
 import { AdminAuthGuard } from './http/admin-auth.guard';
 import { apiThrottlerOptions } from './http/api-rate-limit';
@@ -99,6 +103,8 @@ export interface GatewayRuntime {
   alertEngine: AlertEngine;
   metrics: GatewayMetrics;
   metricsAccess: MetricsAccess;
+  activities: ActivityRepository;
+  activitySites: ActivitySiteRepository;
 }
 
 @Module({})
@@ -153,6 +159,8 @@ export class AppModule {
       { provide: AlertEngine, useValue: runtime.alertEngine },
       { provide: GatewayMetrics, useValue: runtime.metrics },
       { provide: MetricsAccess, useValue: runtime.metricsAccess },
+      { provide: ActivityRepository, useValue: runtime.activities },
+      { provide: ActivitySiteRepository, useValue: runtime.activitySites },
     ];
     return {
       module: AppModule,
@@ -180,6 +188,8 @@ export class AppModule {
         AlertsController,
         WebhooksController,
         MetricsController,
+        SitesController,
+        ActivitiesController,
       ],
       providers,
     };

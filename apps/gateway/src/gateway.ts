@@ -16,6 +16,7 @@ import { HealthIngestObserver } from './health/health-ingest-observer';
 import { WebhookNotifier } from './health/webhook-notifier';
 import { ExpiryJob } from './jobs/expiry.job';
 import { HousekeepingJob } from './jobs/housekeeping.job';
+import { AttendanceCloseJob } from './jobs/attendance-close.job';
 import { EmbeddedBroker } from './broker/embedded-broker';
 import { type GatewayConfig, isEmbeddedBroker } from './config/gateway-config';
 import { ApiErrorFilter } from './http/api-error.filter';
@@ -207,6 +208,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         alertEngine,
         metrics,
         metricsAccess: { mode: config.METRICS_ACCESS, token: config.METRICS_TOKEN },
+        activities: db.activities,
+        activitySites: db.activitySites,
         health: {
           check: async () => {
             const database = await db.ping().then(
@@ -270,6 +273,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     });
     housekeeping.start();
     cleanups.push(() => housekeeping.stop());
+    const attendanceCloseJob = new AttendanceCloseJob(db.activities, logger, config.ATTENDANCE_CLOSE_SECONDS * 1000);
+    attendanceCloseJob.start();
+    cleanups.push(() => attendanceCloseJob.stop());
     return {
       httpPort,
       mqttPort: broker?.port ?? null,

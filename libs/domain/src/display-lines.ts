@@ -22,6 +22,7 @@ export const REASON_DISPLAY: Readonly<Record<AckReason, Display>> = {
   'invalid-count': { zh: '电池数量有误，请联系工作人员', en: 'Battery count is wrong: please tell staff' },
   'invalid-weight': { zh: '称重有误，请联系工作人员', en: 'Weighing failed: please tell staff' },
   'clock-ahead': { zh: '设备时间有误，请联系工作人员', en: 'Device clock is wrong: please tell staff' },
+  'capacity-reached': { zh: '活动人数已满，请联系工作人员', en: 'The activity is full: please see the organiser' },
 };
 
 export function creditedDisplay(points: number, balance: number): Display {

@@ -47,6 +47,19 @@ export interface EventOutcome {
   residentId: string | null;
   balanceAfter: number | null;
   display: Display;
+  /**
+   * Check-in points to post instead of creditPoints/pendingPoints: a tap may add
+   * points to two attendances (closing one at another site), each its own entry.
+   */
+  postings?: ActivityPosting[];
+}
+
+export interface ActivityPosting {
+  kind: 'posted' | 'pending';
+  amount: number;
+  /** `attendance:<id>:<points due after>`: unique, and finds an attendance's pending entries for review. */
+  idempotencyKey: string;
+  reason: string | null;
 }
 
 export interface JudgeEventInput {
@@ -61,6 +74,11 @@ export interface JudgeEventInput {
   /** The bin is full: the deposit is acked as usual (the batteries are inside), and the display says so. */
   isBinFull?: boolean;
   time: EventTime;
+  /**
+   * A terminal tap's check-in, judged by the caller (it holds the activities and
+   * the resident's attendance state); absent: no activity is open at the site.
+   */
+  checkIn?: (holder: CardHolder) => EventOutcome;
 }
 
 export function rejectedOutcome(reason: AckReason, holder: CardHolder | null = null): EventOutcome {
@@ -88,7 +106,7 @@ export function judgeEvent(input: JudgeEventInput): EventOutcome {
   return input.isBinFull && input.event.type === 'deposit' ? { ...outcome, display: withBinFull(outcome.display) } : outcome;
 }
 
-function judgeWithoutFill({ event, device, holder, rules, tally, time }: JudgeEventInput): EventOutcome {
+function judgeWithoutFill({ event, device, holder, rules, tally, time, checkIn }: JudgeEventInput): EventOutcome {
   if (!device.isActive) return rejectedOutcome('device-inactive');
   // Never show (or store) another community's resident or balance on this device.
   const localHolder = holder && holder.communityId === device.communityId ? holder : null;
@@ -151,9 +169,8 @@ function judgeWithoutFill({ event, device, holder, rules, tally, time }: JudgeEv
           display: balanceDisplay(localHolder.balance, localHolder.name),
         };
       }
-      // Activities and check-in come with the activities issue; until then no
-      // terminal has an open activity, which is what the resident is told.
-      if (device.kind === 'terminal') return rejectedOutcome('no-open-activity', localHolder);
+      // A terminal's tap resolves to the open activity at its site (libs/domain/src/activities/check-in.ts).
+      if (device.kind === 'terminal') return checkIn ? checkIn(localHolder) : rejectedOutcome('no-open-activity', localHolder);
       return rejectedOutcome('unsupported-event', localHolder);
     }
     case 'collection': {

@@ -22,6 +22,8 @@ export * from './registry/resident-import.repository';
 export * from './registry/resident.repository';
 export * from './registry/staff.repository';
 export * from './supermarket/supermarket.repository';
+export * from './activities/activity.repository';
+export * from './activities/activity-site.repository';
 export * from './persistence';
 export * from './jobs/housekeeping.repository';
 export * from './jobs/job-lease.repository';

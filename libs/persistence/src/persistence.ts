@@ -2,6 +2,8 @@ import { type Database, type DatabaseMode, type DatabaseOptions, openDatabase } 
 import type { AppliedMigrations } from './migrate';
 import { BinRepository } from './bins/bin.repository';
 import { HealthRepository } from './health/health.repository';
+import { ActivityRepository } from './activities/activity.repository';
+import { ActivitySiteRepository } from './activities/activity-site.repository';
 import { type IngestOptions, IngestRepository } from './ingest/ingest.repository';
 import { PointsRulesRepository } from './bins/points-rules.repository';
 import { ExpiryRepository } from './ledger/expiry.repository';
@@ -53,6 +55,8 @@ export interface Persistence {
   /** Prunes Idempotency-Key answers and deposit tallies no longer needed. */
   readonly housekeeping: HousekeepingRepository;
   readonly health: HealthRepository;
+  readonly activities: ActivityRepository;
+  readonly activitySites: ActivitySiteRepository;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -90,6 +94,8 @@ export function repositoriesOver(db: Database, options: PersistenceOptions): Per
     jobLeases: new JobLeaseRepository(db),
     housekeeping: new HousekeepingRepository(db),
     health: new HealthRepository(db),
+    activities: new ActivityRepository(db, new LedgerRepository(db)),
+    activitySites: new ActivitySiteRepository(db.prisma),
     ping: () => db.ping(),
     close: () => db.close(),
   };

@@ -119,6 +119,7 @@ export const ACK_REASONS = [
   'invalid-weight',
   /** occurredAt further ahead than any clock drift (a reset clock): not credited. */
   'clock-ahead',
+  'capacity-reached',
 ] as const;
 export type AckReason = (typeof ACK_REASONS)[number];
 

@@ -92,6 +92,8 @@ export const gatewayConfigSchema = z.object({
   IDEMPOTENCY_KEEP_DAYS: positiveInt('IDEMPOTENCY_KEEP_DAYS', 7, 365),
   /** An occurredAt further ahead is a broken clock: refused `clock-ahead` (5 min to this: judged at arrival, flagged). */
   CLOCK_AHEAD_LIMIT_HOURS: positiveInt('CLOCK_AHEAD_LIMIT_HOURS', 24, 24 * 365),
+  /** How often attendance left open at an activity's end is closed (seconds). */
+  ATTENDANCE_CLOSE_SECONDS: positiveInt('ATTENDANCE_CLOSE_SECONDS', 60, 3600),
   /** Admin API calls per token (or, without a good token, per address) and minute, on each replica. */
   API_RATE_LIMIT_PER_MINUTE: positiveInt('API_RATE_LIMIT_PER_MINUTE', 600, 1_000_000),
   /** Device health (issue #6). Every device's heartbeat, overriding kinds and devices (tests use seconds). */

@@ -157,6 +157,16 @@ export class IngestService {
     return this.repository.forgetCommunityRules(communityId);
   }
 
+  /** A site's activities changed (staff API): judge its next taps by them. */
+  forgetSiteActivities(siteId: string): Promise<void> {
+    return this.repository.forgetSiteActivities(siteId);
+  }
+
+  /** A terminal moved to another site, or off one. */
+  forgetTerminalSite(deviceId: string): Promise<void> {
+    return this.repository.forgetTerminalSite(deviceId);
+  }
+
   async drain(): Promise<void> {
     await this.batcher.drain();
     await this.deadLetters.flush();

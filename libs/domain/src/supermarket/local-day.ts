@@ -62,3 +62,16 @@ function localMidnight(year: number, month: number, day: number, timeZone: strin
   guess = wall - offsetMs(new Date(guess), timeZone);
   return new Date(guess);
 }
+
+/**
+ * The instant a zone's wall clock reads `date` (YYYY-MM-DD) at `time` (HH:MM):
+ * "every Saturday 9:00" in the community's zone, whatever the server's.
+ */
+export function wallClockInstant(date: string, time: string, timeZone: string): Date {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const [hh, mm] = time.split(':').map(Number) as [number, number];
+  const wall = Date.UTC(y, m - 1, d, hh, mm);
+  let guess = wall - offsetMs(new Date(wall), timeZone);
+  guess = wall - offsetMs(new Date(guess), timeZone);
+  return new Date(guess);
+}

@@ -26,6 +26,7 @@ import { entryRow, lockChainHeads, residentsOf, writeBackRows } from '../ledger/
 import { type RulesVersion, RunningTallies, readRules, rulesAt } from './deposit-rules';
 import { RegistryCache } from './registry-cache';
 import * as SQL from './ingest.sql';
+import { TerminalCheckIns } from '../activities/terminal-check-ins';
 
 interface HolderRow {
   uid: string;
@@ -104,6 +105,8 @@ export class IngestRepository {
   /** Registry rows of recently seen devices, and their communities' points rules versions. */
   private readonly devices: RegistryCache<DeviceRow>;
   private readonly rules: RegistryCache<RulesVersion[]>;
+  /** Terminals' sites and the sites' activities, for taps (libs/persistence/src/activities). */
+  private readonly checkIns: TerminalCheckIns;
 
   constructor(
     private readonly db: Database,
@@ -116,6 +119,18 @@ export class IngestRepository {
     this.devices = new RegistryCache(this.deviceCacheMs);
     // A rules version takes effect at its effective_from, which the API keeps in the future (or now).
     this.rules = new RegistryCache(this.deviceCacheMs);
+    this.checkIns = new TerminalCheckIns(this.deviceCacheMs, this.latenessMs);
+  }
+
+  /** A site's activities, or a terminal's site, changed through this process's API: read them again from the next batch. */
+  forgetSiteActivities(siteId: string): Promise<void> {
+    this.checkIns.forgetSite(siteId);
+    return Promise.resolve();
+  }
+
+  forgetTerminalSite(deviceId: string): Promise<void> {
+    this.checkIns.forgetTerminal(deviceId);
+    return Promise.resolve();
   }
 
   /** A community's points rules changed through this process's API: use them from the next batch. */
@@ -216,6 +231,18 @@ export class IngestRepository {
     }
     const tallies = new RunningTallies();
     await tallies.load(query, tallyKeys);
+    // Terminal taps: the sites' open activities (cached) and the residents' attendances (read once, locked above).
+    const taps = await this.checkIns.openBatch(
+      query,
+      freshValid.flatMap((item) => {
+        const holder = holderOf(item);
+        const device = devices.get(item.deviceId)!;
+        return item.event.type === 'tap' && device.kind === 'terminal' && holder
+          ? [{ deviceId: item.deviceId, residentId: holder.residentId }]
+          : [];
+      }),
+      nowMs,
+    );
 
     const createdAt = new Date(nowMs);
     const judged = fresh.map((item) => {
@@ -229,17 +256,47 @@ export class IngestRepository {
       const period = periods.get(item);
       const holder = holderOf(item);
       const tally = period && holder ? tallies.get(holder.residentId, period.day, period.month) : undefined;
-      const outcome = this.judge(item, time, device, holder, points, rules, tally);
+      const checkIn =
+        item.kind === 'valid' && time?.kind === 'on-time' ? taps.checkInFor(item.deviceId, item.event, time.occurredAt) : undefined;
+      const outcome = this.judge(item, time, device, holder, points, rules, tally, checkIn);
       if (outcome.deposit && outcome.residentId && period && (outcome.result === 'credited' || outcome.reason === 'needs-review')) {
         tallies.add(outcome.residentId, period.day, period.month, outcome.deposit.points, outcome.deposit.batteries);
       }
       const ack = serializeAck(buildAck(eventIdOf(item), outcome));
       ackByKey.set(keyOf(item.deviceId, eventIdOf(item)), { ack, isRepeat: false });
       // Sealed now, in event order, so each credit's balance is the one its ack shows.
-      let entry: SealedLedgerEntry | null = null;
+      const entries: SealedLedgerEntry[] = [];
       const pending = outcome.pendingPoints ?? 0;
-      if ((outcome.creditPoints > 0 || pending > 0) && outcome.residentId) {
-        entry = sealEntry(
+      if (outcome.postings && outcome.residentId) {
+        // Check-in points: one entry per attendance whose points grew (libs/domain/src/activities).
+        for (const p of outcome.postings) {
+          entries.push(
+            sealEntry(
+              {
+                communityId: device.community_id,
+                kind: p.kind,
+                debitAccount: accountName(systemAccount('issuance', device.community_id)),
+                creditAccount: accountName(residentAccount(outcome.residentId)),
+                amount: p.amount,
+                source: 'activity',
+                pendingEntryId: null,
+                reversesEntryId: null,
+                idempotencyKey: p.idempotencyKey,
+                actor: `device:${item.deviceId}`,
+                reason: p.reason,
+                createdAt,
+              },
+              heads,
+              points,
+            ),
+          );
+        }
+        const balance = points.get(outcome.residentId)?.balance ?? null;
+        if (entries.length > 0 && balance !== outcome.balanceAfter) {
+          throw new Error(`ledger balance ${balance} differs from the judged ${outcome.balanceAfter}`);
+        }
+      } else if ((outcome.creditPoints > 0 || pending > 0) && outcome.residentId) {
+        const entry = sealEntry(
           {
             communityId: device.community_id,
             kind: outcome.creditPoints > 0 ? 'posted' : 'pending',
@@ -260,10 +317,11 @@ export class IngestRepository {
         if (entry.creditBalanceAfter !== outcome.balanceAfter) {
           throw new Error(`ledger balance ${entry.creditBalanceAfter} differs from the judged ${outcome.balanceAfter}`);
         }
+        entries.push(entry);
       }
       const ruleVersion = outcome.deposit ? version : null;
       const flags = outcome.deposit?.isWeightMissing ? ['weight-missing'] : null;
-      return { item, time, outcome, ack, entry, ruleVersion, flags };
+      return { item, time, outcome, ack, entries, ruleVersion, flags };
     });
 
     if (judged.length > 0) {
@@ -274,10 +332,10 @@ export class IngestRepository {
         rule_version: ruleVersion,
         flags,
       }));
-      const entries = judged.flatMap(({ item, entry }) =>
-        entry ? [{ ...entryRow(entry), device_id: item.deviceId, event_id: eventIdOf(item) }] : [],
+      const entries = judged.flatMap(({ item, entries: sealed }) =>
+        sealed.map((entry) => ({ ...entryRow(entry), device_id: item.deviceId, event_id: eventIdOf(item) })),
       );
-      const { residents, heads: headRows } = writeBackRows(points, residentsOf(judged.flatMap((j) => (j.entry ? [j.entry] : []))), heads);
+      const { residents, heads: headRows } = writeBackRows(points, residentsOf(judged.flatMap((j) => j.entries)), heads);
       const [written] = await query<{ stored: number; posted: number; balanced: number }>(SQL.WRITE_BATCH, [
         JSON.stringify(events),
         JSON.stringify(entries),
@@ -290,6 +348,7 @@ export class IngestRepository {
         // balances may count it twice. Roll back; the retry sees its stored ack.
         throw new ConcurrentEventError(judged.length - (written?.stored ?? 0));
       }
+      await taps.write(query);
     }
 
     const seen = new Set<string>();
@@ -318,6 +377,7 @@ export class IngestRepository {
     points: Map<string, ResidentPoints>,
     rules: PointsRules,
     tally: DepositTally | undefined,
+    checkIn: ((holder: CardHolder) => EventOutcome) | undefined,
   ): EventOutcome {
     if (item.kind === 'invalid' || time === null) {
       return device.is_active
@@ -332,6 +392,7 @@ export class IngestRepository {
       rules,
       ...(tally ? { tally } : {}),
       ...(item.isBinFull ? { isBinFull: true } : {}),
+      ...(checkIn ? { checkIn } : {}),
       time,
     });
   }

@@ -5,6 +5,8 @@ import { DataDirLockedError } from '../data-dir-lock';
 import type { Persistence, PersistenceOptions } from '../persistence';
 import { BinRepository } from '../bins/bin.repository';
 import { HealthRepository } from '../health/health.repository';
+import { ActivityRepository } from '../activities/activity.repository';
+import { ActivitySiteRepository } from '../activities/activity-site.repository';
 import { IngestRepository } from '../ingest/ingest.repository';
 import { PointsRulesRepository } from '../bins/points-rules.repository';
 import { ExpiryRepository } from '../ledger/expiry.repository';
@@ -52,6 +54,8 @@ const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
   jobLeases: JobLeaseRepository,
   housekeeping: HousekeepingRepository,
   health: HealthRepository,
+  activities: ActivityRepository,
+  activitySites: ActivitySiteRepository,
 };
 
 function revive(error: SerializedError): Error {

@@ -25,6 +25,8 @@ export const REPOSITORY_NAMES = [
   'jobLeases',
   'housekeeping',
   'health',
+  'activities',
+  'activitySites',
 ] as const;
 export type RepositoryName = (typeof REPOSITORY_NAMES)[number];
 
