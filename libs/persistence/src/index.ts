@@ -21,5 +21,7 @@ export * from './registry/resident-import.repository';
 export * from './registry/resident.repository';
 export * from './registry/staff.repository';
 export * from './supermarket/supermarket.repository';
+export * from './fleet/device-command.repository';
+export * from './fleet/provisioning-key.repository';
 export * from './persistence';
 export * from './worker/persistence-in-worker';

@@ -20,6 +20,8 @@ import { ResidentImportRepository } from './registry/resident-import.repository'
 import { ResidentRepository } from './registry/resident.repository';
 import { StaffRepository } from './registry/staff.repository';
 import { SupermarketRepository } from './supermarket/supermarket.repository';
+import { DeviceCommandRepository } from './fleet/device-command.repository';
+import { ProvisioningKeyRepository } from './fleet/provisioning-key.repository';
 
 /** Everything the gateway asks of storage: repositories, nothing of Prisma or SQL. */
 export interface Persistence {
@@ -45,6 +47,8 @@ export interface Persistence {
   readonly depositReports: DepositReportsRepository;
   readonly supermarket: SupermarketRepository;
   readonly bins: BinRepository;
+  readonly deviceCommands: DeviceCommandRepository;
+  readonly provisioningKeys: ProvisioningKeyRepository;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -79,6 +83,8 @@ export function repositoriesOver(db: Database, options: PersistenceOptions): Per
     // LedgerRepository holds no state: its own instance posts into the supermarket's transactions.
     supermarket: new SupermarketRepository(db, new LedgerRepository(db)),
     bins: new BinRepository(db),
+    deviceCommands: new DeviceCommandRepository(db.prisma),
+    provisioningKeys: new ProvisioningKeyRepository(db.prisma),
     ping: () => db.ping(),
     close: () => db.close(),
   };

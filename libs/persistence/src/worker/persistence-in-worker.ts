@@ -23,6 +23,8 @@ import { ResidentImportRepository } from '../registry/resident-import.repository
 import { ResidentRepository } from '../registry/resident.repository';
 import { StaffRepository } from '../registry/staff.repository';
 import { SupermarketRepository } from '../supermarket/supermarket.repository';
+import { DeviceCommandRepository } from '../fleet/device-command.repository';
+import { ProvisioningKeyRepository } from '../fleet/provisioning-key.repository';
 import { REPOSITORY_NAMES, type RepositoryName, type SerializedError, type WorkerReply, type WorkerRequest } from './protocol';
 
 const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
@@ -46,6 +48,8 @@ const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
   depositReports: DepositReportsRepository,
   supermarket: SupermarketRepository,
   bins: BinRepository,
+  deviceCommands: DeviceCommandRepository,
+  provisioningKeys: ProvisioningKeyRepository,
 };
 
 function revive(error: SerializedError): Error {

@@ -22,6 +22,8 @@ export const REPOSITORY_NAMES = [
   'depositReports',
   'supermarket',
   'bins',
+  'deviceCommands',
+  'provisioningKeys',
 ] as const;
 export type RepositoryName = (typeof REPOSITORY_NAMES)[number];
 
