@@ -21,6 +21,7 @@ import {
   ResidentRepository,
   StaffRepository,
   SupermarketRepository,
+  ProvisioningKeyRepository,
 } from '../../../libs/persistence/src';
 import { BinWatcher } from './bins/bin-watcher';
 import { ActorCache } from './http/actor-cache';
@@ -54,6 +55,13 @@ import { IngestService } from './ingest/ingest.service';
 import type { Logger } from './logging/logger';
 import { DeviceCredentials } from './registry/device-credentials';
 import { ResidentImportService } from './registry/resident-import.service';
+import { AuthFailureTracker } from './fleet/auth-failures';
+import { DeviceAccess } from './fleet/device-access';
+import { DeviceCommandService } from './fleet/device-commands.service';
+import { BrokerAuthController, BrokerAuthSettings } from './http/broker-auth.controller';
+import { DeviceCommandsController } from './http/device-commands.controller';
+import { DeviceFleetController } from './http/device-fleet.controller';
+import { ProvisioningKeysController } from './http/provisioning-keys.controller';
 
 /** Everything built before Nest starts (database, broker, transport), handed in as values. */
 export interface GatewayRuntime {
@@ -85,6 +93,12 @@ export interface GatewayRuntime {
   supermarket: SupermarketRepository;
   bins: BinRepository;
   binWatcher: BinWatcher;
+  /** Device fleet (issue #6, part A). */
+  deviceAccess: DeviceAccess;
+  deviceCommands: DeviceCommandService;
+  provisioningKeys: ProvisioningKeyRepository;
+  authFailures: AuthFailureTracker;
+  brokerAuth: BrokerAuthSettings;
 }
 
 @Module({})
@@ -134,6 +148,11 @@ export class AppModule {
       { provide: SupermarketRepository, useValue: runtime.supermarket },
       { provide: BinRepository, useValue: runtime.bins },
       { provide: BinWatcher, useValue: runtime.binWatcher },
+      { provide: DeviceAccess, useValue: runtime.deviceAccess },
+      { provide: DeviceCommandService, useValue: runtime.deviceCommands },
+      { provide: ProvisioningKeyRepository, useValue: runtime.provisioningKeys },
+      { provide: AuthFailureTracker, useValue: runtime.authFailures },
+      { provide: BrokerAuthSettings, useValue: runtime.brokerAuth },
     ];
     return {
       module: AppModule,
@@ -157,6 +176,10 @@ export class AppModule {
         DepositReportsController,
         SupermarketController,
         BinsController,
+        DeviceFleetController,
+        ProvisioningKeysController,
+        DeviceCommandsController,
+        BrokerAuthController,
       ],
       providers,
     };

@@ -73,6 +73,16 @@ export const gatewayConfigSchema = z.object({
   LATENESS_DAYS: positiveInt('LATENESS_DAYS', 7, 365),
   /** Admin API calls per token (or, without a good token, per address) and minute, on each replica. */
   API_RATE_LIMIT_PER_MINUTE: positiveInt('API_RATE_LIMIT_PER_MINUTE', 600, 1_000_000),
+  /** Scaled mode with Mosquitto: keep its dynamic-security clients in step with the registry (MQTT_USERNAME is its admin). */
+  MQTT_DYNSEC: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['true', 'false'], { error: 'MQTT_DYNSEC must be true or false' }).default('false').transform((v) => v === 'true'),
+  ),
+  /** Shared secret EMQX sends in x-jifen-broker-secret to the broker-auth endpoints; unset: they refuse. */
+  BROKER_AUTH_SECRET: z.preprocess(emptyAsUndefined, z.string().min(16, 'BROKER_AUTH_SECRET must be at least 16 characters').optional()),
+  /** Failed logins per client id or address within the window that raise a repeated-failures event. */
+  AUTH_FAILURE_WINDOW_SECONDS: positiveInt('AUTH_FAILURE_WINDOW_SECONDS', 300, 86_400),
+  AUTH_FAILURE_THRESHOLD: positiveInt('AUTH_FAILURE_THRESHOLD', 5, 10_000),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

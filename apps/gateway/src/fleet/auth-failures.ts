@@ -9,7 +9,7 @@ export interface AuthFailure {
   address: string | null;
   reason: string;
   at: Date;
-  source: 'embedded-broker' | 'broker-http-auth';
+  source: 'embedded-broker' | 'broker-http-auth' | 'provisioning';
 }
 
 /** Emitted when one client id or one address reaches the threshold within the window. */
