@@ -20,7 +20,14 @@ import {
   telemetrySchema,
   timestampSchema,
 } from './payloads';
-import { DEVICE_ID_PATTERN, DEVICE_PUBLISH_CHANNELS, PROVISION_ROOT, PROVISIONING_USERNAME, TOPIC_ROOT, type DeviceChannel } from './topics';
+import {
+  DEVICE_ID_PATTERN,
+  DEVICE_PUBLISH_CHANNELS,
+  PROVISION_ROOT,
+  PROVISIONING_USERNAME,
+  TOPIC_ROOT,
+  type DeviceChannel,
+} from './topics';
 
 /*
  * docs/asyncapi.yaml is generated from here so that the document device makers read can
@@ -172,7 +179,15 @@ const PROVISION_CHANNELS = [
     action: 'receive',
     message: 'ProvisionResponse',
   },
-] as const satisfies readonly { id: string; address: string; title: string; description: string; action: 'send' | 'receive'; message: MessageId; reply?: string }[];
+] as const satisfies readonly {
+  id: string;
+  address: string;
+  title: string;
+  description: string;
+  action: 'send' | 'receive';
+  message: MessageId;
+  reply?: string;
+}[];
 
 const CORRELATION: Partial<Record<MessageId, 'eventId' | 'commandId'>> = {
   DepositEvent: 'eventId',

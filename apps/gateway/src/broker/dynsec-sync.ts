@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { DeviceBrokerState } from '../../../../libs/persistence/src';
-import { DEVICE_PUBLISH_CHANNELS, DEVICE_SUBSCRIBE_CHANNELS, PROVISION_ROOT, PROVISIONING_USERNAME, deviceTopic } from '../../../../libs/protocol/src';
+import {
+  DEVICE_PUBLISH_CHANNELS,
+  DEVICE_SUBSCRIBE_CHANNELS,
+  PROVISION_ROOT,
+  PROVISIONING_USERNAME,
+  deviceTopic,
+} from '../../../../libs/protocol/src';
 import type { BrokerIdentitySync } from '../fleet/device-access';
 import type { Logger } from '../logging/logger';
 
@@ -145,7 +151,10 @@ export class DynsecSync implements BrokerIdentitySync {
     const [, created] = await this.run(this.createCommands(deviceId, password), true);
     if (created?.error) {
       // Already there (an earlier reconcile): give it this password.
-      await this.run([{ command: 'setClientPassword', username: deviceId, password }, { command: 'enableClient', username: deviceId }]);
+      await this.run([
+        { command: 'setClientPassword', username: deviceId, password },
+        { command: 'enableClient', username: deviceId },
+      ]);
     }
   }
 

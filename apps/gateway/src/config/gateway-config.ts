@@ -76,7 +76,10 @@ export const gatewayConfigSchema = z.object({
   /** Scaled mode with Mosquitto: keep its dynamic-security clients in step with the registry (MQTT_USERNAME is its admin). */
   MQTT_DYNSEC: z.preprocess(
     emptyAsUndefined,
-    z.enum(['true', 'false'], { error: 'MQTT_DYNSEC must be true or false' }).default('false').transform((v) => v === 'true'),
+    z
+      .enum(['true', 'false'], { error: 'MQTT_DYNSEC must be true or false' })
+      .default('false')
+      .transform((v) => v === 'true'),
   ),
   /** Shared secret EMQX sends in x-jifen-broker-secret to the broker-auth endpoints; unset: they refuse. */
   BROKER_AUTH_SECRET: z.preprocess(emptyAsUndefined, z.string().min(16, 'BROKER_AUTH_SECRET must be at least 16 characters').optional()),

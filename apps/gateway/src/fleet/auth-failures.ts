@@ -106,7 +106,8 @@ export class AuthFailureTracker extends EventEmitter<{ repeated: [RepeatedAuthFa
   /** Adds a failure; returns the count if this one should be reported. */
   private bump(map: Map<string, Counter>, key: string, now: number): number | null {
     let counter = map.get(key);
-    if (counter) map.delete(key); // re-inserted below: Map order is then least recently failing first
+    if (counter)
+      map.delete(key); // re-inserted below: Map order is then least recently failing first
     else counter = { times: [], reportedAt: null };
     map.set(key, counter);
     if (map.size > this.maxKeys) map.delete(map.keys().next().value as string);

@@ -70,7 +70,8 @@ export function parseDeviceCsv(text: string): { rows: DeviceCsvRow[]; problems: 
     const rowProblems: string[] = [];
     if (id !== '' && !DEVICE_ID_PATTERN.test(id)) rowProblems.push(`id ${JSON.stringify(id)} must be 1-64 letters, digits, - or _`);
     if (id !== '' && seen.has(id)) rowProblems.push(`id ${id} is already on line ${seen.get(id)}`);
-    if (!(DEVICE_KINDS as readonly string[]).includes(kind)) rowProblems.push(`kind ${JSON.stringify(kind)} must be bin, terminal or counter`);
+    if (!(DEVICE_KINDS as readonly string[]).includes(kind))
+      rowProblems.push(`kind ${JSON.stringify(kind)} must be bin, terminal or counter`);
     if (label.length > 100) rowProblems.push('label is longer than 100 characters');
     if (rowProblems.length > 0) {
       problems.push({ line: record.line, message: rowProblems.join('; ') });

@@ -84,7 +84,14 @@ export class ProvisioningService {
     const now = this.now();
     const refuse = (reason: ProvisionRefusalCode, message = REFUSAL_MESSAGES[reason]): ProvisionResponse => {
       if (reason === 'unknown-key' || reason === 'wrong-secret') {
-        this.deps.onAuthFailure({ clientId, username: 'provision', address: null, reason: `provisioning ${reason}`, at: now, source: 'provisioning' });
+        this.deps.onAuthFailure({
+          clientId,
+          username: 'provision',
+          address: null,
+          reason: `provisioning ${reason}`,
+          at: now,
+          source: 'provisioning',
+        });
       }
       return { status: 'refused', reason, message };
     };

@@ -3,7 +3,12 @@ import { Body, Controller, Headers, HttpCode, Inject, Post } from '@nestjs/commo
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { DomainError } from '../../../../libs/domain/src';
-import { PROVISIONING_USERNAME, isTopicAllowedForDevice, isTopicAllowedForProvisioning, isValidDeviceId } from '../../../../libs/protocol/src';
+import {
+  PROVISIONING_USERNAME,
+  isTopicAllowedForDevice,
+  isTopicAllowedForProvisioning,
+  isValidDeviceId,
+} from '../../../../libs/protocol/src';
 import { AuthFailureTracker } from '../fleet/auth-failures';
 import { DeviceCredentials } from '../registry/device-credentials';
 import { parseBody } from './parse-body';

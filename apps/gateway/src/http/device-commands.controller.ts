@@ -35,7 +35,8 @@ export class DeviceCommandsController {
   @HttpCode(201)
   @Roles('admin', 'operator')
   @ApiOperation({
-    summary: 'Queue a command (reboot, set-config, show-message, open-door); sent at once if the device is online, else when it comes online',
+    summary:
+      'Queue a command (reboot, set-config, show-message, open-door); sent at once if the device is online, else when it comes online',
   })
   @ApiBody({ schema: openApiSchema(createCommandBody) })
   async create(@Param('id') id: string, @Body() body: unknown, @CurrentActor() actor: Actor) {

@@ -85,10 +85,14 @@ export class DeviceFleetController {
     }
     const { rows, problems } = parseDeviceCsv(decodeCsvBytes(body).text);
     if (problems.length > 0) {
-      throw new DomainError('validation-failed', `${problems.length} row(s) of the file are wrong; nothing was registered: ${problems
-        .slice(0, 5)
-        .map((p) => `line ${p.line}: ${p.message}`)
-        .join('; ')}`, { rows: problems });
+      throw new DomainError(
+        'validation-failed',
+        `${problems.length} row(s) of the file are wrong; nothing was registered: ${problems
+          .slice(0, 5)
+          .map((p) => `line ${p.line}: ${p.message}`)
+          .join('; ')}`,
+        { rows: problems },
+      );
     }
     const passwords = new Map<string, string>();
     const inputs = [];
@@ -96,7 +100,13 @@ export class DeviceFleetController {
       const id = row.id ?? `${row.kind}-${randomBytes(5).toString('hex')}`;
       const password = generateDevicePassword();
       passwords.set(id, password);
-      inputs.push({ id, kind: row.kind, communityId: community.id, label: row.label ?? undefined, passwordHash: await hashDevicePassword(password) });
+      inputs.push({
+        id,
+        kind: row.kind,
+        communityId: community.id,
+        label: row.label ?? undefined,
+        passwordHash: await hashDevicePassword(password),
+      });
     }
     const created = await this.devices.createMany(inputs);
     if (!created.ok) {
@@ -107,7 +117,10 @@ export class DeviceFleetController {
       );
     }
     for (const device of created.devices) await this.access.registered(device.id, passwords.get(device.id)!);
-    return { created: created.devices.length, devices: created.devices.map((d) => ({ ...d, mqtt: mqttLogin(d.id, passwords.get(d.id)!) })) };
+    return {
+      created: created.devices.length,
+      devices: created.devices.map((d) => ({ ...d, mqtt: mqttLogin(d.id, passwords.get(d.id)!) })),
+    };
   }
 
   @Get('fleet/auth-failures')

@@ -14,9 +14,16 @@ import { type Actor, CurrentActor, Roles } from './roles';
 
 export const createProvisioningKeyBody = z.object({
   label: z.string().trim().max(100).optional(),
-  kinds: z.array(z.enum(DEVICE_KINDS)).min(1, 'kinds must name at least one of bin, terminal, counter').default([...DEVICE_KINDS]),
+  kinds: z
+    .array(z.enum(DEVICE_KINDS))
+    .min(1, 'kinds must name at least one of bin, terminal, counter')
+    .default([...DEVICE_KINDS]),
   maxDevices: z.number({ error: 'maxDevices must be a number' }).int().min(1).max(10_000),
-  expiresInHours: z.number({ error: 'expiresInHours must be a number' }).int().min(1).max(24 * 90),
+  expiresInHours: z
+    .number({ error: 'expiresInHours must be a number' })
+    .int()
+    .min(1)
+    .max(24 * 90),
 });
 
 /** Per-community keys for self-provisioning devices (issue #6): secret shown once, limited in count and time, revocable. */

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const COMMAND_STATUSES = ['queued', 'sent', 'succeeded', 'failed', 'expired'] as const;
 export type CommandStatus = (typeof COMMAND_STATUSES)[number];
 
@@ -74,10 +76,15 @@ export class DeviceCommandRepository {
 
   /** The broker did not take it: back in the queue for the next time the device is online. */
   async requeue(id: string): Promise<void> {
-    await this.prisma.deviceCommand.updateMany({ where: { id, status: 'sent', finishedAt: null }, data: { status: 'queued', sentAt: null } });
+    await this.prisma.deviceCommand.updateMany({
+      where: { id, status: 'sent', finishedAt: null },
+      data: { status: 'queued', sentAt: null },
+    });
   }
 
   async recordResult(deviceId: string, commandId: string, ok: boolean, detail: string | null, at: Date): Promise<CommandResultOutcome> {
+    // Ids are UUIDs: anything else names no command (and would be a type error in the query).
+    if (!UUID.test(commandId)) return { outcome: 'unknown-command' };
     const rows = await this.prisma.deviceCommand.updateManyAndReturn({
       where: { id: commandId, deviceId, status: 'sent' },
       data: { status: ok ? 'succeeded' : 'failed', finishedAt: at, resultDetail: detail },

@@ -31,13 +31,7 @@ export interface NewProvisioningKey {
 
 /** Why a provisioning request was refused; each is a code the device receives. */
 export type ProvisioningRefusal =
-  | 'unknown-key'
-  | 'wrong-secret'
-  | 'key-revoked'
-  | 'key-expired'
-  | 'key-used-up'
-  | 'kind-not-allowed'
-  | 'device-id-taken';
+  'unknown-key' | 'wrong-secret' | 'key-revoked' | 'key-expired' | 'key-used-up' | 'kind-not-allowed' | 'device-id-taken';
 
 export type ProvisionOutcome = { ok: true; device: DeviceRecord; key: ProvisioningKeyRecord } | { ok: false; reason: ProvisioningRefusal };
 

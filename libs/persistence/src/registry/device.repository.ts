@@ -80,7 +80,11 @@ export class DeviceRepository {
     return row ? toRecord(row) : null;
   }
 
-  async list(filter: { communityId?: string | undefined; kind?: DeviceKind | undefined; state?: DeviceState | undefined }): Promise<DeviceRecord[]> {
+  async list(filter: {
+    communityId?: string | undefined;
+    kind?: DeviceKind | undefined;
+    state?: DeviceState | undefined;
+  }): Promise<DeviceRecord[]> {
     const rows = await this.prisma.device.findMany({
       where: {
         ...(filter.communityId ? { communityId: filter.communityId } : {}),
