@@ -24,6 +24,7 @@ import {
   ResidentRepository,
   StaffRepository,
   SupermarketRepository,
+  ProvisioningKeyRepository,
 } from '../../../libs/persistence/src';
 import { BinWatcher } from './bins/bin-watcher';
 import { AlertEngine } from './health/alert-engine';
@@ -66,6 +67,13 @@ import { IngestService } from './ingest/ingest.service';
 import type { Logger } from './logging/logger';
 import { DeviceCredentials } from './registry/device-credentials';
 import { ResidentImportService } from './registry/resident-import.service';
+import { AuthFailureTracker } from './fleet/auth-failures';
+import { DeviceAccess } from './fleet/device-access';
+import { DeviceCommandService } from './fleet/device-commands.service';
+import { BrokerAuthController, BrokerAuthSettings } from './http/broker-auth.controller';
+import { DeviceCommandsController } from './http/device-commands.controller';
+import { DeviceFleetController } from './http/device-fleet.controller';
+import { ProvisioningKeysController } from './http/provisioning-keys.controller';
 
 /** Everything built before Nest starts (database, broker, transport), handed in as values. */
 export interface GatewayRuntime {
@@ -105,6 +113,12 @@ export interface GatewayRuntime {
   metricsAccess: MetricsAccess;
   activities: ActivityRepository;
   activitySites: ActivitySiteRepository;
+  /** Device fleet (issue #6, part A). */
+  deviceAccess: DeviceAccess;
+  deviceCommands: DeviceCommandService;
+  provisioningKeys: ProvisioningKeyRepository;
+  authFailures: AuthFailureTracker;
+  brokerAuth: BrokerAuthSettings;
 }
 
 @Module({})
@@ -161,6 +175,11 @@ export class AppModule {
       { provide: MetricsAccess, useValue: runtime.metricsAccess },
       { provide: ActivityRepository, useValue: runtime.activities },
       { provide: ActivitySiteRepository, useValue: runtime.activitySites },
+      { provide: DeviceAccess, useValue: runtime.deviceAccess },
+      { provide: DeviceCommandService, useValue: runtime.deviceCommands },
+      { provide: ProvisioningKeyRepository, useValue: runtime.provisioningKeys },
+      { provide: AuthFailureTracker, useValue: runtime.authFailures },
+      { provide: BrokerAuthSettings, useValue: runtime.brokerAuth },
     ];
     return {
       module: AppModule,
@@ -190,6 +209,10 @@ export class AppModule {
         MetricsController,
         SitesController,
         ActivitiesController,
+        DeviceFleetController,
+        ProvisioningKeysController,
+        DeviceCommandsController,
+        BrokerAuthController,
       ],
       providers,
     };

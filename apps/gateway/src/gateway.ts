@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { type Persistence, type PersistenceOptions, openPersistence, openPersistenceInWorker } from '../../../libs/persistence/src';
-import { allDevicesFilter, sharedFilter } from '../../../libs/protocol/src';
+import { ALL_PROVISION_REQUESTS_FILTER, allDevicesFilter, sharedFilter } from '../../../libs/protocol/src';
 import { type AdminTokenState, bootstrapAdminToken } from './admin-token.bootstrap';
 import { AppModule } from './app.module';
 import { BinWatcher } from './bins/bin-watcher';
@@ -30,6 +30,12 @@ import { type Logger, NestPinoLogger } from './logging/logger';
 import { DeviceCredentials } from './registry/device-credentials';
 import { IMPORT_MAX_BYTES } from './registry/resident-import.service';
 import { serveWebPages } from './web/static-pages';
+import { AuthFailureTracker } from './fleet/auth-failures';
+import { DeviceAccess } from './fleet/device-access';
+import { DeviceCommandService } from './fleet/device-commands.service';
+import { DynsecSync } from './broker/dynsec-sync';
+import { withFleetRoutes } from './fleet/fleet-link';
+import { ProvisioningService } from './fleet/provisioning.service';
 
 export class HttpPortInUseError extends Error {
   constructor(readonly port: number) {
@@ -112,6 +118,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await fleetHealth.start();
     cleanups.push(() => fleetHealth.stop());
     const binWatcher = new BinWatcher(db.bins, logger, { alerts: alertEngine });
+    const authFailures = new AuthFailureTracker({
+      windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
+      threshold: config.AUTH_FAILURE_THRESHOLD,
+    });
+    // Repeated failed logins open an alert (an operator resolves it once the cause is known).
+    authFailures.on('repeated', (r) => {
+      logger.warn(r, 'repeated failed logins');
+      const from = r.clientId !== null ? `client id ${r.clientId}` : `address ${r.address}`;
+      alertEngine.raise({
+        subject: r.clientId ?? `address:${r.address}`,
+        cause: 'auth-failures',
+        severity: 'warning',
+        value: r.count,
+        message: `${r.count} failed logins within ${r.windowSeconds} s from ${from}`,
+      });
+    });
 
     let broker: EmbeddedBroker | null = null;
     let mqttUrl: string;
@@ -123,6 +145,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         credentials,
         logger,
         deadLetter: (letter) => deadLetters.write(letter),
+        onAuthFailure: (failure) => authFailures.record(failure),
       });
       await broker.start();
       const started = broker;
@@ -132,10 +155,20 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       mqttUrl = config.MQTT_URL!;
     }
 
-    const channels = ['events', 'telemetry', 'status'] as const;
+    // Scaled mode with Mosquitto's dynamic security: its clients follow the registry (full reconcile now, then each change).
+    let dynsec: DynsecSync | null = null;
+    if (!embedded && config.MQTT_DYNSEC) {
+      dynsec = new DynsecSync({ url: mqttUrl, username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD, logger });
+      await dynsec.start();
+      const started = dynsec;
+      cleanups.push(() => started.stop());
+      await dynsec.reconcile(await devices.brokerStates());
+    }
+
+    const channels = ['events', 'telemetry', 'status', 'command-results'] as const;
     // Embedded: the gateway sits inside the broker. Scaled: replicas share device
     // traffic through an MQTT 5 shared subscription on the external broker.
-    const link: BrokerLink = broker
+    const deviceLink: BrokerLink = broker
       ? broker.inProcessLink()
       : new MqttClientLink(
           mqttUrl,
@@ -150,10 +183,39 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           },
           logger,
         );
+    // Fleet traffic (command results, provisioning requests) is taken off the link before the ingest sees it.
+    const fleetRoutes = {
+      sawDeviceMessage: (deviceId: string, channel: string, payload: Buffer) => deviceCommands.sawDeviceMessage(deviceId, channel, payload),
+      commandResult: (deviceId: string, topic: string, payload: Buffer) => deviceCommands.receiveResult(deviceId, topic, payload),
+      provisionRequest: (clientId: string, payload: Buffer) => provisioning.receiveRequest(clientId, payload),
+    };
+    const link = withFleetRoutes(deviceLink, fleetRoutes);
+    const filters = [...channels.map((c) => allDevicesFilter(c)), ALL_PROVISION_REQUESTS_FILTER];
     const transport = new MqttIngestServer(
       link,
-      channels.map((c) => (broker ? allDevicesFilter(c) : sharedFilter(config.MQTT_SHARE_GROUP, allDevicesFilter(c)))),
+      filters.map((f) => (broker ? f : sharedFilter(config.MQTT_SHARE_GROUP, f))),
     );
+    const deviceAccess = new DeviceAccess({
+      credentials,
+      forgetDevice: (id) => db.ingest.forgetDevice(id),
+      disconnect: (id) => broker?.disconnectDevice(id) ?? false,
+      sync: dynsec,
+      logger,
+    });
+    const deviceCommands = new DeviceCommandService({
+      repository: db.deviceCommands,
+      publish: (topic, payload) => transport.publish(topic, payload),
+      deadLetters,
+      isOnline: (id) => (broker ? broker.isConnected(id) : liveness.get(id)?.state === 'online'),
+      logger,
+    });
+    const provisioning = new ProvisioningService({
+      keys: db.provisioningKeys,
+      access: deviceAccess,
+      publish: (topic, payload) => transport.publish(topic, payload),
+      onAuthFailure: (failure) => authFailures.record(failure),
+      logger,
+    });
 
     let ingestRef: IngestService | null = null;
     const brokerRef = broker;
@@ -210,6 +272,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         metricsAccess: { mode: config.METRICS_ACCESS, token: config.METRICS_TOKEN },
         activities: db.activities,
         activitySites: db.activitySites,
+        deviceAccess,
+        deviceCommands,
+        provisioningKeys: db.provisioningKeys,
+        authFailures,
+        brokerAuth: { secret: config.BROKER_AUTH_SECRET, gatewayUsername: config.MQTT_USERNAME, gatewayPassword: config.MQTT_PASSWORD },
         health: {
           check: async () => {
             const database = await db.ping().then(
@@ -264,6 +331,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     // Last: a first start that fails on a busy port must not make a token that
     // is never shown (the next start would find one and print nothing).
     const adminToken = await bootstrapAdminToken(adminTokens, config.ADMIN_TOKEN);
+    await deviceCommands.start();
+    cleanups.push(() => deviceCommands.stop());
     const expiryJob = new ExpiryJob(db.expiry, db.jobLeases, logger);
     expiryJob.start();
     cleanups.push(() => expiryJob.stop());

@@ -24,6 +24,8 @@ export * from './registry/staff.repository';
 export * from './supermarket/supermarket.repository';
 export * from './activities/activity.repository';
 export * from './activities/activity-site.repository';
+export * from './fleet/device-command.repository';
+export * from './fleet/provisioning-key.repository';
 export * from './persistence';
 export * from './jobs/housekeeping.repository';
 export * from './jobs/job-lease.repository';

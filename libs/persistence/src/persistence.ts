@@ -25,6 +25,8 @@ import { StaffRepository } from './registry/staff.repository';
 import { SupermarketRepository } from './supermarket/supermarket.repository';
 import { HousekeepingRepository } from './jobs/housekeeping.repository';
 import { JobLeaseRepository } from './jobs/job-lease.repository';
+import { DeviceCommandRepository } from './fleet/device-command.repository';
+import { ProvisioningKeyRepository } from './fleet/provisioning-key.repository';
 
 /** Everything the gateway asks of storage: repositories, nothing of Prisma or SQL. */
 export interface Persistence {
@@ -57,6 +59,8 @@ export interface Persistence {
   readonly health: HealthRepository;
   readonly activities: ActivityRepository;
   readonly activitySites: ActivitySiteRepository;
+  readonly deviceCommands: DeviceCommandRepository;
+  readonly provisioningKeys: ProvisioningKeyRepository;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -96,6 +100,8 @@ export function repositoriesOver(db: Database, options: PersistenceOptions): Per
     health: new HealthRepository(db),
     activities: new ActivityRepository(db, new LedgerRepository(db)),
     activitySites: new ActivitySiteRepository(db.prisma),
+    deviceCommands: new DeviceCommandRepository(db.prisma),
+    provisioningKeys: new ProvisioningKeyRepository(db.prisma),
     ping: () => db.ping(),
     close: () => db.close(),
   };

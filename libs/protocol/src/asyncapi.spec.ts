@@ -59,8 +59,10 @@ describe('buildAsyncApiDocument', () => {
     expect(doc.servers.embedded).toMatchObject({ host: 'localhost:1883', protocol: 'mqtt' });
   });
 
-  it('has exactly the channels of the protocol table', () => {
-    expect(Object.keys(doc.channels).sort()).toEqual(PROTOCOL_TABLE.map((row) => row.channel).sort());
+  it('has exactly the channels of the protocol table, and the two provisioning channels', () => {
+    expect(Object.keys(doc.channels).sort()).toEqual(
+      [...PROTOCOL_TABLE.map((row) => row.channel), 'provision-request', 'provision-response'].sort(),
+    );
   });
 
   it.each(PROTOCOL_TABLE)('describes $channel with its address, direction, QoS and retain flag', (row) => {

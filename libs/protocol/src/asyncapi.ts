@@ -13,12 +13,21 @@ import {
   depositItemSchema,
   displaySchema,
   eventIdSchema,
+  provisionRequestSchema,
+  provisionResponseSchema,
   statusSchema,
   tapEventSchema,
   telemetrySchema,
   timestampSchema,
 } from './payloads';
-import { DEVICE_ID_PATTERN, DEVICE_PUBLISH_CHANNELS, TOPIC_ROOT, type DeviceChannel } from './topics';
+import {
+  DEVICE_ID_PATTERN,
+  DEVICE_PUBLISH_CHANNELS,
+  PROVISION_ROOT,
+  PROVISIONING_USERNAME,
+  TOPIC_ROOT,
+  type DeviceChannel,
+} from './topics';
 
 /*
  * docs/asyncapi.yaml is generated from here so that the document device makers read can
@@ -29,7 +38,17 @@ import { DEVICE_ID_PATTERN, DEVICE_PUBLISH_CHANNELS, TOPIC_ROOT, type DeviceChan
 export const ASYNCAPI_GENERATOR_COMMAND = 'npx tsc -p . && node dist/scripts/generate-asyncapi.js';
 
 type JsonObject = Record<string, unknown>;
-type MessageId = 'DepositEvent' | 'TapEvent' | 'CollectionEvent' | 'Telemetry' | 'Status' | 'Ack' | 'Command' | 'CommandResult';
+type MessageId =
+  | 'DepositEvent'
+  | 'TapEvent'
+  | 'CollectionEvent'
+  | 'Telemetry'
+  | 'Status'
+  | 'Ack'
+  | 'Command'
+  | 'CommandResult'
+  | 'ProvisionRequest'
+  | 'ProvisionResponse';
 
 /** Zod schemas that become components/schemas, in document order; shared ones are $ref'd. */
 const COMPONENT_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
@@ -41,6 +60,8 @@ const COMPONENT_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['Ack', ackSchema],
   ['Command', commandSchema],
   ['CommandResult', commandResultSchema],
+  ['ProvisionRequest', provisionRequestSchema],
+  ['ProvisionResponse', provisionResponseSchema],
   ['EventId', eventIdSchema],
   ['Timestamp', timestampSchema],
   ['CardUid', cardUidSchema],
@@ -130,7 +151,43 @@ const MESSAGE_TITLES: Record<MessageId, string> = {
   Ack: 'Event ack',
   Command: 'Command',
   CommandResult: 'Command result',
+  ProvisionRequest: 'Provisioning request',
+  ProvisionResponse: 'Provisioning response',
 };
+
+/** Self-provisioning (issue #6): outside the device root, for a device that has no id yet. */
+const PROVISION_CHANNELS = [
+  {
+    id: 'provision-request',
+    address: `${PROVISION_ROOT}/{clientId}/request`,
+    title: 'Provisioning request',
+    description:
+      `A factory-fresh device connects with username \`${PROVISIONING_USERNAME}\` (any password), a client id of its ` +
+      'choice and a clean session, subscribes to its response topic, then publishes the community provisioning key, ' +
+      'its secret, its kind and the id it proposes. This login may do nothing else.',
+    action: 'send',
+    message: 'ProvisionRequest',
+    reply: 'provision-response',
+  },
+  {
+    id: 'provision-response',
+    address: `${PROVISION_ROOT}/{clientId}/response`,
+    title: 'Provisioning response',
+    description:
+      'Its own credentials, sent this once (store them, disconnect, reconnect as the device), or the reason it was ' +
+      'refused: unknown-key, wrong-secret, key-revoked, key-expired, key-used-up, kind-not-allowed, device-id-taken, invalid-request.',
+    action: 'receive',
+    message: 'ProvisionResponse',
+  },
+] as const satisfies readonly {
+  id: string;
+  address: string;
+  title: string;
+  description: string;
+  action: 'send' | 'receive';
+  message: MessageId;
+  reply?: string;
+}[];
 
 const CORRELATION: Partial<Record<MessageId, 'eventId' | 'commandId'>> = {
   DepositEvent: 'eventId',
@@ -149,6 +206,8 @@ function fixtureMessage(schema: string, payload: unknown): MessageId | undefined
     ack: 'Ack',
     command: 'Command',
     'command-result': 'CommandResult',
+    'provision-request': 'ProvisionRequest',
+    'provision-response': 'ProvisionResponse',
   };
   if (schema !== 'event') return byKind[schema];
   const type = (payload as { type?: unknown }).type;
@@ -230,6 +289,23 @@ export function buildAsyncApiDocument(): JsonObject {
       bindings: { mqtt: { qos: spec.qos, retain: spec.retain, bindingVersion: '0.2.0' } },
     };
   }
+  for (const spec of PROVISION_CHANNELS) {
+    channels[spec.id] = {
+      address: spec.address,
+      title: spec.title,
+      description: spec.description,
+      parameters: { clientId: { $ref: '#/components/parameters/clientId' } },
+      messages: { [spec.message]: { $ref: `#/components/messages/${spec.message}` } },
+    };
+    operations[`${spec.action}${spec.message}`] = {
+      action: spec.action,
+      channel: { $ref: `#/channels/${spec.id}` },
+      summary: `${spec.action === 'send' ? 'The device publishes' : 'The device receives'} its ${spec.title.toLowerCase()}.`,
+      messages: [{ $ref: `#/channels/${spec.id}/messages/${spec.message}` }],
+      ...('reply' in spec ? { reply: { channel: { $ref: `#/channels/${spec.reply}` } } } : {}),
+      bindings: { mqtt: { qos: 1, retain: false, bindingVersion: '0.2.0' } },
+    };
+  }
 
   return {
     asyncapi: '3.0.0',
@@ -287,6 +363,10 @@ export function buildAsyncApiDocument(): JsonObject {
         deviceId: {
           description: `The device's registered id and MQTT username; matches ${DEVICE_ID_PATTERN.source}.`,
           examples: ['bin-07'],
+        },
+        clientId: {
+          description: `The MQTT client id of a device provisioning itself; matches ${DEVICE_ID_PATTERN.source}.`,
+          examples: ['SN-2026-000417'],
         },
       },
       correlationIds: {

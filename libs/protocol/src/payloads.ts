@@ -157,6 +157,26 @@ export const ackSchema = z
 export type Ack = z.infer<typeof ackSchema>;
 
 export const COMMAND_NAMES = ['reboot', 'set-config', 'show-message', 'open-door'] as const;
+export type CommandName = (typeof COMMAND_NAMES)[number];
+
+/** What each command's `params` must hold; the gateway checks them before queueing. */
+export const commandParamsSchemas = {
+  reboot: z.object({ delaySeconds: z.number().int().min(0).max(3600).optional() }),
+  'set-config': z
+    .object({
+      telemetryIntervalSeconds: z.number().int().min(10).max(3600).optional(),
+      heartbeatSeconds: z.number().int().min(10).max(3600).optional(),
+      displayBrightness: z.number().int().min(0).max(100).optional(),
+      volume: z.number().int().min(0).max(100).optional(),
+    })
+    .refine((c) => Object.keys(c).length > 0, 'set-config needs at least one setting'),
+  'show-message': z.object({
+    zh: z.string().min(1).max(120),
+    en: z.string().max(120).optional(),
+    seconds: z.number().int().min(1).max(3600).default(30),
+  }),
+  'open-door': z.object({ seconds: z.number().int().min(1).max(600).default(60), reason: z.string().max(120).optional() }),
+} as const satisfies Record<CommandName, z.ZodType>;
 
 export const commandSchema = z.object({
   commandId: z.string().min(1).max(64),
@@ -172,3 +192,46 @@ export const commandResultSchema = z.object({
   detail: z.string().max(512).optional(),
 });
 export type CommandResult = z.infer<typeof commandResultSchema>;
+
+/** A factory-fresh device asks for its own credentials (topics.ts: provisionTopic). */
+export const provisionRequestSchema = z.object({
+  provisioningKey: z.string().min(1).max(64).describe('the public half of the community provisioning key'),
+  provisioningSecret: z.string().min(1).max(128).describe('the secret shown once when the key was made'),
+  deviceId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, - or _')
+    .optional()
+    .describe('the id it proposes, e.g. its serial number; the gateway picks one when absent'),
+  kind: z.enum(['bin', 'terminal', 'counter']),
+  label: z.string().max(100).optional(),
+});
+export type ProvisionRequest = z.infer<typeof provisionRequestSchema>;
+
+export const PROVISION_REFUSALS = [
+  'invalid-request',
+  'unknown-key',
+  'wrong-secret',
+  'key-revoked',
+  'key-expired',
+  'key-used-up',
+  'kind-not-allowed',
+  'device-id-taken',
+] as const;
+export type ProvisionRefusalCode = (typeof PROVISION_REFUSALS)[number];
+
+export const provisionResponseSchema = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('ok'),
+    deviceId: z.string(),
+    credentials: z
+      .object({ username: z.string(), password: z.string(), clientId: z.string() })
+      .describe('shown this once: store them, then reconnect with them'),
+    topicRoot: z.string(),
+  }),
+  z.object({
+    status: z.literal('refused'),
+    reason: z.enum(PROVISION_REFUSALS),
+    message: z.string().max(300),
+  }),
+]);
+export type ProvisionResponse = z.infer<typeof provisionResponseSchema>;

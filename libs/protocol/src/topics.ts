@@ -70,3 +70,43 @@ export function isTopicAllowedForDevice(deviceId: string, topic: string, directi
   const allowed = direction === 'publish' ? DEVICE_PUBLISH_CHANNELS : DEVICE_SUBSCRIBE_CHANNELS;
   return allowed.includes(parsed.channel);
 }
+
+/**
+ * Self-provisioning (issue #6, the ThingsBoard pattern). A factory-fresh device
+ * connects with the well-known username `provision` (any password; the key and
+ * secret travel in the request), a client id of its choice, and may then only
+ * publish its request and receive its answer:
+ *   jifen/v1/provision/{clientId}/request   device -> gateway, QoS 1
+ *   jifen/v1/provision/{clientId}/response  gateway -> device, QoS 1
+ */
+export const PROVISION_ROOT = 'jifen/v1/provision';
+export const PROVISIONING_USERNAME = 'provision';
+export const PROVISION_CHANNELS = ['request', 'response'] as const;
+export type ProvisionChannel = (typeof PROVISION_CHANNELS)[number];
+
+export function provisionTopic(clientId: string, channel: ProvisionChannel): string {
+  if (!isValidDeviceId(clientId)) {
+    throw new RangeError(`a provisioning client id must match ${DEVICE_ID_PATTERN.source}: ${JSON.stringify(clientId)}`);
+  }
+  return `${PROVISION_ROOT}/${clientId}/${channel}`;
+}
+
+/** Every provisioning client's requests: what the gateway subscribes to. */
+export const ALL_PROVISION_REQUESTS_FILTER = `${PROVISION_ROOT}/+/request`;
+
+export function parseProvisionTopic(topic: string): { clientId: string; channel: ProvisionChannel } | null {
+  const prefix = `${PROVISION_ROOT}/`;
+  if (!topic.startsWith(prefix)) return null;
+  const rest = topic.slice(prefix.length).split('/');
+  if (rest.length !== 2) return null;
+  const [clientId, channel] = rest as [string, string];
+  if (!isValidDeviceId(clientId) || !(PROVISION_CHANNELS as readonly string[]).includes(channel)) return null;
+  return { clientId, channel: channel as ProvisionChannel };
+}
+
+/** A provisioning login publishes only its own request and subscribes only to its own response. */
+export function isTopicAllowedForProvisioning(clientId: string, topic: string, direction: 'publish' | 'subscribe'): boolean {
+  const parsed = parseProvisionTopic(topic);
+  if (!parsed || parsed.clientId !== clientId) return false;
+  return parsed.channel === (direction === 'publish' ? 'request' : 'response');
+}

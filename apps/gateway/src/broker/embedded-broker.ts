@@ -1,6 +1,14 @@
 import { type AddressInfo, type Server, createServer } from 'node:net';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
-import { MAX_PAYLOAD_BYTES, isTopicAllowedForDevice, isValidDeviceId, parseDeviceTopic } from '../../../../libs/protocol/src';
+import {
+  MAX_PAYLOAD_BYTES,
+  PROVISIONING_USERNAME,
+  isTopicAllowedForDevice,
+  isTopicAllowedForProvisioning,
+  isValidDeviceId,
+  parseDeviceTopic,
+} from '../../../../libs/protocol/src';
+import type { AuthFailure } from '../fleet/auth-failures';
 import type { DeadLetterInput } from '../../../../libs/persistence/src';
 import type { BrokerLink, InboundMessage } from '../ingest/broker-link';
 import type { Logger } from '../logging/logger';
@@ -21,6 +29,8 @@ export interface EmbeddedBrokerOptions {
   logger: Logger;
   /** Where refused publishes are recorded; must not throw. */
   deadLetter: (letter: DeadLetterInput) => void;
+  /** Sees every refused login (the auth-failure tracker); must not throw. */
+  onAuthFailure?: (failure: AuthFailure) => void;
 }
 
 export class PortInUseError extends Error {
@@ -72,6 +82,11 @@ export class EmbeddedBroker {
       },
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null); // the gateway's own, in-process publishes
+        if (this.isProvisioning(client)) {
+          if (isTopicAllowedForProvisioning(client.id, packet.topic, 'publish') && !packet.retain) return done(null);
+          logger.warn({ clientId: client.id, topic: packet.topic }, 'refused publish of a provisioning login');
+          return done(new Error('a provisioning login may only publish its own request'));
+        }
         const deviceId = this.deviceIdOf(client);
         const size = packet.payload.length;
         let reason: string | null = null;
@@ -94,6 +109,11 @@ export class EmbeddedBroker {
         done(new Error(reason));
       },
       authorizeSubscribe: (client, sub, done) => {
+        if (this.isProvisioning(client)) {
+          if (isTopicAllowedForProvisioning(client.id, sub.topic, 'subscribe')) return done(null, sub);
+          logger.warn({ clientId: client.id, topic: sub.topic }, 'refused subscription of a provisioning login');
+          return done(null, null);
+        }
         const deviceId = this.deviceIdOf(client);
         if (isTopicAllowedForDevice(deviceId, sub.topic, 'subscribe')) return done(null, sub);
         logger.warn({ deviceId, clientId: client.id, topic: sub.topic }, 'refused subscription outside the device root');
@@ -103,12 +123,14 @@ export class EmbeddedBroker {
     // Retained messages looked up by topic on SUBSCRIBE instead of scanned (issue #8: 10,000 connects).
     withRetainedIndex((this.aedes as unknown as { persistence: RetainedStore }).persistence);
     this.aedes.on('clientReady', (client) => {
+      if (this.isProvisioning(client)) return;
       const deviceId = this.deviceIdOf(client);
       const previous = this.clientsByDevice.get(deviceId);
       this.clientsByDevice.set(deviceId, client);
       if (previous && previous !== client) previous.close();
     });
     this.aedes.on('clientDisconnect', (client) => {
+      if (this.isProvisioning(client)) return;
       if (this.clientsByDevice.get(this.deviceIdOf(client)) === client) {
         this.clientsByDevice.delete(this.deviceIdOf(client));
       }
@@ -191,6 +213,10 @@ export class EmbeddedBroker {
     };
   }
 
+  isConnected(deviceId: string): boolean {
+    return this.clientsByDevice.has(deviceId);
+  }
+
   /** Drops a device's live connection, e.g. when it is disabled. */
   disconnectDevice(deviceId: string): boolean {
     const client = this.clientsByDevice.get(deviceId);
@@ -205,21 +231,50 @@ export class EmbeddedBroker {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  private isProvisioning(client: Client): boolean {
+    return (client as Client & { jifenProvisioning?: boolean }).jifenProvisioning === true;
+  }
+
   private deviceIdOf(client: Client): string {
     return (client as Client & { jifenDeviceId?: string }).jifenDeviceId ?? '';
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
     const { logger, credentials } = this.options;
+    const refuse = (reason: string, message: string, returnCode: 4 | 5): AuthenticateError => {
+      logger.warn({ clientId: client.id, username, reason }, 'refused connection');
+      try {
+        this.options.onAuthFailure?.({
+          clientId: client.id,
+          username: username ?? null,
+          address: remoteAddressOf(client),
+          reason,
+          at: new Date(),
+          source: 'embedded-broker',
+        });
+      } catch (err) {
+        logger.error({ err }, 'auth-failure observer failed');
+      }
+      return authError(message, returnCode);
+    };
+    // Self-provisioning: the key and secret come in the request; this login may only ask (topics.ts).
+    if (username === PROVISIONING_USERNAME) {
+      if (!isValidDeviceId(client.id)) {
+        throw refuse('bad-client-id', 'a provisioning login needs a client id of 1-64 letters, digits, - or _', 4);
+      }
+      Object.assign(client, { jifenProvisioning: true });
+      return;
+    }
     if (!username || !password || !isValidDeviceId(username)) {
-      logger.warn({ clientId: client.id, username }, 'refused connection: no device credentials');
-      throw authError('a device logs in with its device id and password', 4);
+      throw refuse('no-credentials', 'a device logs in with its device id and password', 4);
     }
     const result = await credentials.check(username, password.toString('utf8'));
-    if (!result.ok) {
-      logger.warn({ deviceId: username, clientId: client.id, reason: result.reason }, 'refused device connection');
-      throw authError(result.reason, result.reason === 'device-inactive' ? 5 : 4);
-    }
+    if (!result.ok) throw refuse(result.reason, result.reason, result.reason === 'device-inactive' ? 5 : 4);
     Object.assign(client, { jifenDeviceId: username });
   }
+}
+
+function remoteAddressOf(client: Client): string | null {
+  const conn = (client as Client & { conn?: { remoteAddress?: string } }).conn;
+  return conn?.remoteAddress ?? null;
 }

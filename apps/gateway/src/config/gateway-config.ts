@@ -128,6 +128,19 @@ export const gatewayConfigSchema = z.object({
   /** GET /metrics: `token` needs a staff token (admin, operator, auditor) or METRICS_TOKEN; `public` needs none. */
   METRICS_ACCESS: z.enum(['token', 'public'], { error: 'METRICS_ACCESS must be token or public' }).default('token'),
   METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(24, 'METRICS_TOKEN must be at least 24 characters').optional()),
+  /** Scaled mode with Mosquitto: keep its dynamic-security clients in step with the registry (MQTT_USERNAME is its admin). */
+  MQTT_DYNSEC: z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['true', 'false'], { error: 'MQTT_DYNSEC must be true or false' })
+      .default('false')
+      .transform((v) => v === 'true'),
+  ),
+  /** Shared secret EMQX sends in x-jifen-broker-secret to the broker-auth endpoints; unset: they refuse. */
+  BROKER_AUTH_SECRET: z.preprocess(emptyAsUndefined, z.string().min(16, 'BROKER_AUTH_SECRET must be at least 16 characters').optional()),
+  /** Failed logins per client id or address within the window that raise a repeated-failures event. */
+  AUTH_FAILURE_WINDOW_SECONDS: positiveInt('AUTH_FAILURE_WINDOW_SECONDS', 300, 86_400),
+  AUTH_FAILURE_THRESHOLD: positiveInt('AUTH_FAILURE_THRESHOLD', 5, 10_000),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

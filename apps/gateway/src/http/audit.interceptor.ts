@@ -29,7 +29,8 @@ export class AuditInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const req = context.switchToHttp().getRequest<RequestWithActor>();
-    if (READ_METHODS.has(req.method)) return next.handle();
+    // No actor: a public route, i.e. the broker's auth callbacks (one per device connect), which are not staff writes.
+    if (READ_METHODS.has(req.method) || !req.actor) return next.handle();
     return next.handle().pipe(
       mergeMap(async (body: unknown) => {
         await this.record(req, body);

@@ -6,8 +6,8 @@ import { DomainError } from '../../../../libs/domain/src';
 import { CommunityRepository, DeadLetterRepository, DeviceRepository } from '../../../../libs/persistence/src';
 import { DEVICE_ID_PATTERN, deviceTopic } from '../../../../libs/protocol/src';
 import { DeviceLivenessTracker } from '../ingest/device-liveness';
-import { IngestService } from '../ingest/ingest.service';
-import { DeviceCredentials, generateDevicePassword, hashDevicePassword } from '../registry/device-credentials';
+import { DeviceAccess } from '../fleet/device-access';
+import { generateDevicePassword, hashDevicePassword } from '../registry/device-credentials';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { openApiSchema } from './openapi';
 import { parseBody } from './parse-body';
@@ -42,10 +42,8 @@ export class DevicesController {
     @Inject(DeviceRepository) private readonly devices: DeviceRepository,
     @Inject(CommunityRepository) private readonly communities: CommunityRepository,
     @Inject(DeadLetterRepository) private readonly deadLetters: DeadLetterRepository,
-    @Inject(DeviceCredentials) private readonly credentials: DeviceCredentials,
     @Inject(DeviceLivenessTracker) private readonly liveness: DeviceLivenessTracker,
-    @Inject(BrokerControl) private readonly broker: BrokerControl,
-    @Inject(IngestService) private readonly ingest: IngestService,
+    @Inject(DeviceAccess) private readonly access: DeviceAccess,
   ) {}
 
   @Post('devices')
@@ -61,7 +59,10 @@ export class DevicesController {
     const id = input.id ?? `${input.kind}-${randomBytes(5).toString('hex')}`;
     const password = generateDevicePassword();
     const device = await this.devices.create({ ...input, id, passwordHash: await hashDevicePassword(password) });
-    if (!device) throw new DomainError('device-id-taken', `a device with id ${id} is already registered; choose another id`);
+    if (!device) {
+      throw new DomainError('device-id-taken', `a device with id ${id} is already registered (or was, and is retired); choose another id`);
+    }
+    await this.access.registered(id, password);
     return {
       ...device,
       mqtt: { username: id, password, clientId: id, topicRoot: deviceTopic(id, 'events').replace(/\/events$/, '') },
@@ -83,12 +84,11 @@ export class DevicesController {
   @ApiBody({ schema: openApiSchema(updateDeviceBody) })
   async update(@Param('id') id: string, @Body() body: unknown) {
     const { isActive } = parseBody(updateDeviceBody, body);
-    const device = await this.devices.setActive(id, isActive);
-    if (!device) throw new DomainError('not-found', `no device with id ${id}`);
-    this.credentials.forget(id);
-    await this.ingest.forgetDevice(id);
-    if (!isActive) this.broker.disconnectDevice(id);
-    return device;
+    const change = await this.devices.setActive(id, isActive);
+    if (!change.ok) throw deviceChangeError(id, change.reason);
+    if (isActive) await this.access.enabled(id);
+    else await this.access.disabled(id);
+    return change.device;
   }
 
   @Get('dead-letters')
@@ -101,4 +101,10 @@ export class DevicesController {
     const q = parseBody(deadLetterQuery, query);
     return { deadLetters: await this.deadLetters.list({ limit: q.limit, deviceId: q.deviceId, beforeId: q.before }) };
   }
+}
+
+export function deviceChangeError(id: string, reason: 'not-found' | 'retired'): DomainError {
+  return reason === 'retired'
+    ? new DomainError('conflict', `device ${id} is retired: it cannot log in or be changed again; register a new device instead`)
+    : new DomainError('not-found', `no device with id ${id}`);
 }

@@ -28,6 +28,8 @@ import { StaffRepository } from '../registry/staff.repository';
 import { SupermarketRepository } from '../supermarket/supermarket.repository';
 import { HousekeepingRepository } from '../jobs/housekeeping.repository';
 import { JobLeaseRepository } from '../jobs/job-lease.repository';
+import { DeviceCommandRepository } from '../fleet/device-command.repository';
+import { ProvisioningKeyRepository } from '../fleet/provisioning-key.repository';
 import { REPOSITORY_NAMES, type RepositoryName, type SerializedError, type WorkerReply, type WorkerRequest } from './protocol';
 
 const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
@@ -56,6 +58,8 @@ const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
   health: HealthRepository,
   activities: ActivityRepository,
   activitySites: ActivitySiteRepository,
+  deviceCommands: DeviceCommandRepository,
+  provisioningKeys: ProvisioningKeyRepository,
 };
 
 function revive(error: SerializedError): Error {

@@ -27,6 +27,8 @@ export const REPOSITORY_NAMES = [
   'health',
   'activities',
   'activitySites',
+  'deviceCommands',
+  'provisioningKeys',
 ] as const;
 export type RepositoryName = (typeof REPOSITORY_NAMES)[number];
 
