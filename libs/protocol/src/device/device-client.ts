@@ -198,6 +198,8 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       password,
       clean: false,
       protocolVersion: this.options.protocolVersion ?? 4,
+      // MQTT 5 ends a session at disconnect unless it is given an expiry [MQTT-3.1.2-23]; a week covers a long outage.
+      ...(this.options.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 7 * 24 * 3600 } } : {}),
       reconnectPeriod: this.options.reconnectPeriodMs ?? 1000,
       connectTimeout: 10_000,
       // The outbox resends what matters; mqtt.js need not queue publishes while offline.
