@@ -63,6 +63,7 @@ export interface DeviceClientEvents {
   ack: [AckReceived];
   'invalid-ack': [{ raw: string; message: string }];
   command: [Command];
+  /** Lines a show-message command asked for (an ack's lines come with its 'ack' event). */
   display: [{ zh: string; en: string }];
   connect: [];
   offline: [];
@@ -315,7 +316,6 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     if (this.recentAcks.size > RECENT_ACKS) this.recentAcks.delete(this.recentAcks.keys().next().value!);
     const latencyMs = attempt?.firstAt !== undefined ? Date.now() - attempt.firstAt : undefined;
     this.emit('ack', { ack, entry, raw, isRepeat: false, ...(latencyMs !== undefined ? { latencyMs } : {}) });
-    this.emit('display', ack.display);
     this.checkOutboxAlert();
   }
 

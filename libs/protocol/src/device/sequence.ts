@@ -1,4 +1,5 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 /**
@@ -16,6 +17,8 @@ export class FileSequence {
     private readonly path: string,
     private readonly block: number,
     start: number,
+    /** Random, made at the first start in this directory: a prefix that keeps event ids unique if the directory is ever lost. */
+    readonly installId: string,
   ) {
     this.next = start;
     this.reservedUpTo = start;
@@ -32,7 +35,10 @@ export class FileSequence {
         throw new Error(`${path} does not hold a sequence number; remove it only if no event was ever sent`);
       start = stored;
     }
-    return new FileSequence(path, block, start);
+    const idPath = join(dir, 'install-id');
+    if (!existsSync(idPath)) writeDurably(idPath, randomBytes(4).toString('hex'));
+    const installId = readFileSync(idPath, 'utf8').trim();
+    return new FileSequence(path, block, start, installId);
   }
 
   /** The next seq; also the basis of the event id (unique per device for ever). */
@@ -43,17 +49,22 @@ export class FileSequence {
 
   private reserve(): void {
     const mark = this.next + this.block;
-    const tmp = `${this.path}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      writeFileSync(fd, String(mark));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.path);
+    writeDurably(this.path, String(mark));
     this.reservedUpTo = mark;
   }
+}
+
+/** Write to a temp file, fsync, rename over: the file holds the old or the new text, never half. */
+function writeDurably(path: string, text: string): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeFileSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
 }
 
 /** A counter for devices without a disk (simulated fleets): starts from a base such as the current time in ms. */

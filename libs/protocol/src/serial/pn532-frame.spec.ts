@@ -61,7 +61,7 @@ describe('PN532 frame decoding', () => {
 
   it('drops a frame with a bad data checksum and reports it', () => {
     const bad = Buffer.from(RESPONSE_4_BYTE_UID);
-    bad[bad.length - 2] ^= 0x01;
+    bad.writeUInt8(bad.readUInt8(bad.length - 2) ^ 0x01, bad.length - 2);
     const items = new Pn532FrameDecoder().push(bad);
     expect(frames(items)).toEqual([]);
     expect(items).toContainEqual({ kind: 'checksum-error', field: 'DCS' });
@@ -69,7 +69,7 @@ describe('PN532 frame decoding', () => {
 
   it('drops a frame with a bad length checksum and still finds the next frame', () => {
     const bad = Buffer.from(RESPONSE_7_BYTE_UID);
-    bad[4] ^= 0xff;
+    bad.writeUInt8(bad.readUInt8(4) ^ 0xff, 4);
     const items = new Pn532FrameDecoder().push(Buffer.concat([bad, RESPONSE_4_BYTE_UID]));
     expect(items[0]).toEqual({ kind: 'checksum-error', field: 'LCS' });
     expect(frames(items)).toHaveLength(1);
