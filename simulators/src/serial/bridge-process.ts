@@ -1,9 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-/** dist/simulators/src/serial → dist/devices/edge-bridge/src/main.js */
-export const EDGE_BRIDGE_MAIN = join(__dirname, '..', '..', '..', 'devices', 'edge-bridge', 'src', 'main.js');
+/** The built bridge, whether this file runs from dist/ or (in tests) from its source. */
+export const EDGE_BRIDGE_MAIN = join(repoRoot(__dirname), 'dist', 'devices', 'edge-bridge', 'src', 'main.js');
+
+function repoRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
 
 export interface BridgeLogLine {
   msg: string;
