@@ -149,6 +149,9 @@ export class EdgeBridge extends EventEmitter<BridgeEvents> {
   private async deposit(uid: string): Promise<void> {
     const common = this.common();
     const before = await this.readScale();
+    // The scale's empty reading is taken: now the resident may put the batteries in.
+    this.log.info({ deviceId: this.config.device.id, cardUid: uid, ...(before !== null ? { tareGrams: before } : {}) }, 'weighing');
+    this.display.show({ zh: '请投入电池', en: 'Please insert the batteries' });
     if (this.config.deposit.weighingMs > 0) await new Promise((r) => setTimeout(r, this.config.deposit.weighingMs));
     const after = before === null ? null : await this.readScale();
     const entry = this.keypadEntry;

@@ -36,7 +36,14 @@ export class ModbusScale {
     this.backoffMs = options.reopenMinMs;
   }
 
+  /** One reading; a timeout or CRC error (noise on the RS-485 pair) is retried once before it counts. */
   async read(): Promise<ScaleReading> {
+    const first = await this.readOnce();
+    if (first.ok || !/timed out|crc/i.test(first.error)) return first;
+    return this.readOnce();
+  }
+
+  private async readOnce(): Promise<ScaleReading> {
     try {
       const client = await this.connected();
       const result = await client.readHoldingRegisters(this.options.register, this.options.registerCount);

@@ -57,7 +57,7 @@ export async function runSerialChain(ctx: SerialRunContext): Promise<number> {
         outbox: { dir: join(dir, 'outbox') },
         resend: { firstMs: Math.min(options.resendFirstMs, 2000), maxMs: Math.min(options.resendMaxMs, 10_000) },
         reader: { type: 'pn532', path: reader.hostPath, pollIntervalMs: 100, responseTimeoutMs: 400, cardGoneMs: 400 },
-        scale: { path: scalePair.hostPath, unit: 1, register: 0, registerCount: 2, gramsPerCount: 1, timeoutMs: 300 },
+        scale: { path: scalePair.hostPath, unit: 1, register: 0, registerCount: 2, gramsPerCount: 1, timeoutMs: 600 },
         deposit: { items: [{ kind: 'alkaline', count: BATTERIES_PER_DEPOSIT }], weighingMs },
         watchdog: { reopenMinMs: 200, reopenMaxMs: 2000, checkEveryMs: 200 },
         telemetryIntervalMs: 10_000,
@@ -86,8 +86,14 @@ export async function runSerialChain(ctx: SerialRunContext): Promise<number> {
       const resident = rng.pick(residents);
       if (options.flaky.loss > 0 && rng.chance(0.3)) pn532.corruptAnswers(1);
       if (options.flaky.loss > 0 && rng.chance(0.3)) pn532.addNoise();
+      const weighings = bridge.logLines.filter((l) => l.msg === 'weighing').length;
       const holding = pn532.tap(resident.cardUid, 300 + rng.int(0, 400));
-      await new Promise((r) => setTimeout(r, 150));
+      // The batteries go in once the bin has read its empty scale (its display asks for them).
+      await bridge.waitFor(
+        (l) => l.msg === 'weighing' && bridge.logLines.filter((x) => x.msg === 'weighing').length > weighings,
+        10_000,
+        'weighing',
+      );
       scale.add(BATTERIES_PER_DEPOSIT * GRAMS_PER_BATTERY);
       await holding;
       taps++;

@@ -23,6 +23,8 @@ export class VirtualPn532 {
   private lastResponse: Buffer | null = null;
   /** Commands answered, by code (for tests). */
   readonly commandsSeen = new Map<number, number>();
+  /** NACKs from the host: answers it asked for again. */
+  nacksSeen = 0;
   isSilent = false;
   private corruptNext = 0;
   private noiseNext = false;
@@ -73,7 +75,10 @@ export class VirtualPn532 {
   private onData(chunk: Buffer): void {
     for (const item of this.decoder.push(chunk)) {
       if (this.isSilent) continue;
-      if (item.kind === 'nack' && this.lastResponse) this.write(this.lastResponse);
+      if (item.kind === 'nack') {
+        this.nacksSeen++;
+        if (this.lastResponse) this.write(this.lastResponse);
+      }
       if (item.kind !== 'frame' || item.tfi !== TFI_HOST_TO_PN532 || item.data.length === 0) continue;
       const code = item.data[0]!;
       this.commandsSeen.set(code, (this.commandsSeen.get(code) ?? 0) + 1);
