@@ -208,4 +208,57 @@ describeSerial(`edge bridge on real ptys, ${modeName}`, () => {
       await chain.stop();
     }
   });
+  it('reads a text-line reader at a check-in terminal: a UID repeated while the card is held is one tap', async () => {
+    const communityId = await createCommunity(api, '签到社区');
+    const terminal = await createDevice(api, communityId, 'terminal');
+    const base = join(dir, 'text');
+    const pair = new SocatPair(`${base}-host`, `${base}-dev`);
+    await pair.start();
+    const { SerialPort } = await import('serialport');
+    const reader = new SerialPort({ path: pair.devicePath, baudRate: 9600, autoOpen: false });
+    await new Promise<void>((resolve, reject) => reader.open((err) => (err ? reject(err) : resolve())));
+    const configPath = `${base}-bridge.json`;
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        device: { id: terminal.id, password: terminal.password, kind: 'terminal' },
+        mqtt: { url: gateway.mqttUrl, protocolVersion: isScaled ? 5 : 4 },
+        outbox: { dir: `${base}-outbox` },
+        resend: { firstMs: 500, maxMs: 2000 },
+        reader: { type: 'text-line', path: pair.hostPath, repeatWithinMs: 800 },
+        watchdog: { reopenMinMs: 200, reopenMaxMs: 1000, checkEveryMs: 100 },
+        telemetryIntervalMs: 0,
+      }),
+    );
+    const bridge = new BridgeProcess(configPath);
+    bridge.start();
+    try {
+      await bridge.waitFor((l) => l.msg === 'connected to the broker', 20_000, 'broker');
+      await bridge.waitFor((l) => l.msg === 'peripheral recovered' || l.msg === 'edge bridge running', 5000, 'reader');
+      await new Promise((r) => setTimeout(r, 300));
+      // Held: the reader prints the UID three times; then noise; then a 7-byte card.
+      for (const line of [
+        'UID=a1b2c3d4\r\n',
+        'UID=a1b2c3d4\r\n',
+        'UID=a1b2c3d4\r\n',
+        'reader v2.1 ready\r\n',
+        '04:A2:24:12:5F:61:80\r\n',
+      ]) {
+        reader.write(line);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await eventually(async () => (bridge.acks().length === 2 ? true : undefined), 20_000, 'two acks');
+      expect(bridge.sentEvents().map((e) => [e.type, e.cardUid])).toEqual([
+        ['tap', CARD_4],
+        ['tap', CARD_7],
+      ]);
+      // Each tap answered (what the answer is, with no activity open, is issue #5's business) and shown.
+      expect(bridge.acks().map((a) => a.eventId)).toEqual(bridge.sentEvents().map((e) => e.eventId));
+      expect(bridge.displayLines.length).toBeGreaterThanOrEqual(4);
+    } finally {
+      await bridge.stop();
+      await new Promise((r) => reader.close(r));
+      await pair.stop();
+    }
+  });
 });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hasSocat } from '../simulators/src/serial/socat-pair';
 import { GatewayProcess, TEST_ADMIN_TOKEN } from './support/gateway-process';
 import { isScaled, itEmbeddedOnly, modeName } from './support/test-mode';
 
@@ -109,5 +110,27 @@ describe(`simulator, ${modeName}`, () => {
     const run = await simulate(['--http-url', 'http://127.0.0.1:9']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--admin-token is required');
+  });
+  it('drives the serial chain: virtual PN532 and scale on socat ptys, the edge bridge, the gateway, balances matching', async () => {
+    if (!hasSocat() && process.env['CI'] !== 'true') {
+      console.log('skipped the --serial run: install socat (apt-get install socat)');
+      return;
+    }
+    const gateway = await GatewayProcess.start();
+    try {
+      const run = await simulate([
+        ...['--http-url', gateway.baseUrl, '--mqtt-url', gateway.mqttUrl, '--admin-token', TEST_ADMIN_TOKEN],
+        ...['--mqtt-version', isScaled ? '5' : '4', '--state', join(dir, 'serial-state.json'), '--seed', '5'],
+        ...['--serial', '--flaky', '--residents', '4', '--duration', '6', '--drain', '30'],
+      ]);
+      expect({ code: run.code, out: run.stdout.slice(-1500), err: run.stderr.slice(-1500) }).toMatchObject({ code: 0 });
+      const taps = Number(/taps on the virtual PN532 (\d+); deposits the bridge sent (\d+); acks (\d+)/.exec(run.stdout)?.[1]);
+      expect(taps).toBeGreaterThan(1);
+      expect(run.stdout).toContain(`deposits the bridge sent ${taps}; acks ${taps}`);
+      expect(run.stdout).toContain('balances: all 4 residents match');
+      expect(run.stderr).toMatch(/display .*积分/);
+    } finally {
+      await gateway.dispose();
+    }
   });
 });

@@ -76,7 +76,16 @@ export class EdgeBridge extends EventEmitter<BridgeEvents> {
     });
     this.client.on('ack', ({ ack, isRepeat }) => {
       if (isRepeat) return;
-      this.log.info({ deviceId: config.device.id, eventId: ack.eventId, result: ack.result, points: ack.points }, 'ack');
+      this.log.info(
+        {
+          deviceId: config.device.id,
+          eventId: ack.eventId,
+          result: ack.result,
+          points: ack.points,
+          ...(ack.reason ? { reason: ack.reason } : {}),
+        },
+        'ack',
+      );
       this.display.show(ack.display);
       this.emit('ack', ack);
     });
