@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { decodePayload, describeIssues } from '../decode';
 import { type Ack, type Command, type DeviceEvent, type Telemetry, ackSchema, commandSchema } from '../payloads';
 import { deviceTopic } from '../topics';
@@ -44,6 +44,8 @@ export interface DeviceClientOptions {
   onCommand?: (command: Command) => Promise<CommandOutcome> | CommandOutcome;
   /** Share of the outbox's capacity past which telemetry reports the OUTBOX_HIGH fault. */
   outboxAlertRatio?: number;
+  /** Makes the MQTT client; tests pass a fake (mqtt.connect by default). */
+  connect?: (url: string, options: IClientOptions) => MqttClient;
 }
 
 export interface AckReceived {
@@ -193,7 +195,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     if (this.client) return Promise.resolve();
     const { url, deviceId, password } = this.options;
     const status = deviceTopic(deviceId, 'status');
-    const client = mqtt.connect(url, {
+    const client = (this.options.connect ?? ((u: string, o: IClientOptions) => mqtt.connect(u, o)))(url, {
       clientId: deviceId,
       username: deviceId,
       password,
