@@ -33,9 +33,6 @@ class FakeMqtt extends EventEmitter {
   deliver(topic: string, payload: object | string): void {
     this.emit('message', topic, Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)));
   }
-  on(event: string, listener: (...args: any[]) => void): this {
-    return super.on(event, listener);
-  }
 }
 
 const ROOT = 'jifen/v1/devices/bin-1';
