@@ -53,7 +53,7 @@ describeSerial(`edge bridge on real ptys, ${modeName}`, () => {
     stop(): Promise<void>;
   }
 
-  async function startChain(name: string, mqttUrl: string): Promise<Chain> {
+  async function startChain(name: string, mqttUrl: string, keypadPath?: string): Promise<Chain> {
     const base = join(dir, name);
     const reader = new SocatPair(`${base}-reader-host`, `${base}-reader-dev`);
     const scalePair = new SocatPair(`${base}-scale-host`, `${base}-scale-dev`);
@@ -73,7 +73,7 @@ describeSerial(`edge bridge on real ptys, ${modeName}`, () => {
         resend: { firstMs: 500, maxMs: 2000 },
         reader: { type: 'pn532', path: reader.hostPath, pollIntervalMs: 80, responseTimeoutMs: 300, cardGoneMs: 400 },
         scale: { path: scalePair.hostPath, registerCount: 2, gramsPerCount: 1, timeoutMs: 600 },
-        deposit: { items: [{ kind: 'alkaline', count: 2 }], weighingMs: 600 },
+        deposit: { items: [{ kind: 'alkaline', count: 2 }], weighingMs: 600, ...(keypadPath ? { keypad: { path: keypadPath } } : {}) },
         watchdog: { reopenMinMs: 200, reopenMaxMs: 1000, checkEveryMs: 100 },
         telemetryIntervalMs: 0,
       }),
@@ -259,6 +259,43 @@ describeSerial(`edge bridge on real ptys, ${modeName}`, () => {
       await bridge.stop();
       await new Promise((r) => reader.close(r));
       await pair.stop();
+    }
+  });
+  it("takes a deposit's counts from the keypad line before the tap, and sends nothing for a tap without one", async () => {
+    const keypadPair = new SocatPair(join(dir, 'keypad-host'), join(dir, 'keypad-dev'));
+    await keypadPair.start();
+    const { SerialPort } = await import('serialport');
+    const keypad = new SerialPort({ path: keypadPair.devicePath, baudRate: 9600, autoOpen: false });
+    await new Promise<void>((resolve, reject) => keypad.open((err) => (err ? reject(err) : resolve())));
+    const chain = await startChain('keypad', gateway.mqttUrl, keypadPair.hostPath);
+    try {
+      await chain.bridge.waitFor((l) => l.msg === 'connected to the broker', 20_000, 'broker');
+      const before = await balanceOf(api, residents[CARD_7]!);
+      keypad.write('alkaline=3 lithium=1\n');
+      await new Promise((r) => setTimeout(r, 300));
+      await deposit(chain, CARD_7, 500, 3 * 23 + 20);
+      await eventually(async () => (chain.bridge.acks().length === 1 ? true : undefined), 20_000, 'the keypad deposit ack');
+      expect(chain.bridge.sentEvents()[0]).toMatchObject({ type: 'deposit', cardUid: CARD_7, weightGrams: 89 });
+      const credited = chain.bridge.acks()[0]!;
+      expect(credited.result).toBe('credited');
+      expect(await balanceOf(api, residents[CARD_7]!)).toBe(before + credited.points!);
+
+      // The count was used up: the next tap has none and is not sent; the display asks again.
+      keypad.write('coins=3\n');
+      await deposit(chain, CARD_7, 500);
+      await chain.bridge.waitFor((l) => l.msg.startsWith('tap at the bin without a count'), 10_000, 'refused tap');
+      expect(chain.bridge.logLines.some((l) => l.msg === 'keypad line ignored')).toBe(true);
+      expect(chain.bridge.sentEvents()).toHaveLength(1);
+      // The display is another pipe (stdout): its line may come a moment after the log line.
+      await eventually(
+        async () => (chain.bridge.displayLines.join('\n').includes('未检测到电池') ? true : undefined),
+        5000,
+        'the display to ask again',
+      );
+    } finally {
+      await chain.stop();
+      await new Promise((r) => keypad.close(r));
+      await keypadPair.stop();
     }
   });
 });
