@@ -106,10 +106,13 @@ describe(`simulator, ${modeName}`, () => {
     expect(report.balanceDifferences).toEqual([]);
   });
 
-  it('refuses to start without an admin token, saying which flag is missing', async () => {
+  it('refuses to start without an admin token or a reachable gateway, saying what to do', async () => {
     const run = await simulate(['--http-url', 'http://127.0.0.1:9']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--admin-token is required');
+    const down = await simulate(['--http-url', 'http://127.0.0.1:9', '--admin-token', 'x'.repeat(24)]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain('cannot reach the gateway at http://127.0.0.1:9');
   });
   it('drives the serial chain: virtual PN532 and scale on socat ptys, the edge bridge, the gateway, balances matching', async () => {
     if (!hasSocat() && process.env['CI'] !== 'true') {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 /** The admin API (README "Admin API"), as the simulator needs it. Errors name the call and the gateway's answer. */
 export class AdminApiError extends Error {
   constructor(
@@ -14,14 +16,38 @@ export class AdminClient {
   constructor(
     readonly baseUrl: string,
     private readonly token: string,
+    private readonly retryForMs = 60_000,
   ) {}
 
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /**
+   * One API call. While the gateway is unreachable or busy (a restart mid-run, 429,
+   * 503) it is retried for up to `retryForMs`, with the same Idempotency-Key, so a
+   * write whose answer was lost is not done twice.
+   */
+  async call<T>(method: string, path: string, body?: unknown, retryForMs = this.retryForMs): Promise<T> {
+    const key = randomUUID();
+    const deadline = Date.now() + retryForMs;
+    for (let wait = 250; ; wait = Math.min(wait * 2, 4000)) {
+      try {
+        return await this.callOnce<T>(method, path, body, key);
+      } catch (err) {
+        const isRetryable = err instanceof AdminApiError && (err.status === 0 || err.status === 429 || err.status === 503);
+        if (!isRetryable || Date.now() + wait > deadline) throw err;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private async callOnce<T>(method: string, path: string, body: unknown, idempotencyKey: string): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}/api/v1${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(method !== 'GET' ? { 'idempotency-key': idempotencyKey } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {

@@ -47,6 +47,15 @@ async function main(): Promise<number> {
 
   try {
     const api = new AdminClient(httpUrl, adminToken);
+    // Fail fast at the start (later calls ride out a gateway restart for a minute).
+    const isUp = await fetch(`${httpUrl}/health`).then(
+      () => true,
+      () => false,
+    );
+    if (!isUp) {
+      console.error(`simulator: cannot reach the gateway at ${httpUrl}; start it (npm start), pass --http-url, or use --start-gateway`);
+      return 1;
+    }
     if (options.serial) return await runSerialChain({ options, api, mqttUrl, log });
 
     const wanted = options.load
