@@ -241,6 +241,11 @@ export class FleetHealth {
     await this.loadMeta(deviceId);
   }
 
+  /** Status changes not yet flushed, newest first: the detail view shows them before the stored history. */
+  unflushedChanges(deviceId: string): StatusChangeRecord[] {
+    return this.statusChanges.filter((c) => c.deviceId === deviceId).reverse();
+  }
+
   metaOf(deviceId: string): DeviceMeta | undefined {
     return this.meta.get(deviceId);
   }

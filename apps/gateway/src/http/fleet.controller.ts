@@ -173,7 +173,7 @@ export class FleetController {
       heartbeatSeconds: this.health.heartbeatOf(this.health.metaOf(deviceId)),
       settings: { site: record.site, heartbeatSeconds: record.heartbeatSeconds, alertRules: record.alertRules },
       alertRules: alertRulesFor(record.kind, record.alertRules),
-      statusHistory: history,
+      statusHistory: [...this.health.unflushedChanges(deviceId), ...history],
       telemetry: samples,
       alerts,
     };
