@@ -32,7 +32,7 @@ export interface DeviceMeta {
 
 export interface LastEvent {
   eventId: string;
-  at: string;
+  at: number;
   result: string | null;
   reason: string | null;
 }
@@ -48,7 +48,7 @@ export interface DeviceHealthView {
   clockSkewSeconds: number | null;
   eventsPerMinute: number;
   messagesPerMinute: number;
-  lastEvent: LastEvent | null;
+  lastEvent: { eventId: string; at: string; result: string | null; reason: string | null } | null;
   heartbeatSeconds: number;
 }
 
@@ -84,6 +84,7 @@ export interface FleetHealthOptions {
 export type FleetHealthListener = (view: DeviceHealthView, change: { state: string; reason: StatusReason } | null) => void;
 
 const OUTBOX_READINGS_KEPT = 5;
+const UNKNOWN_RECHECK_MS = 60_000;
 /** PROTOCOL.md: a device sends telemetry every 60 s. */
 export const DEFAULT_HEARTBEAT_SECONDS = 60;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -99,6 +100,8 @@ export class FleetHealth {
   private readonly devices = new Map<string, LiveDevice>();
   private readonly meta = new Map<string, DeviceMeta>();
   private readonly loading = new Map<string, Promise<DeviceMeta | null>>();
+  /** Devices not in the registry, and when that was last checked: not read again on every reading. */
+  private readonly unknownSince = new Map<string, number>();
   private readonly statusChanges: StatusChangeRecord[] = [];
   private readonly buckets: TelemetryBuckets;
   private readonly listeners = new Set<FleetHealthListener>();
@@ -162,7 +165,7 @@ export class FleetHealth {
 
   sawOutcome(deviceId: string, eventId: string, result: string | null, reason: string | null): void {
     const live = this.entry(deviceId);
-    live.lastEvent = { eventId, at: new Date(this.now()).toISOString(), result, reason };
+    live.lastEvent = { eventId, at: this.now(), result, reason };
     live.isDirty = true;
   }
 
@@ -184,7 +187,7 @@ export class FleetHealth {
       outboxDepths: telemetry.outboxDepth === undefined ? undefined : [...live.outboxDepths],
       clockSkewMs: telemetry.sentAt ? (live.clockSkewMs ?? undefined) : undefined,
     };
-    void this.withMeta(deviceId, (meta) => this.alerts.reading(meta, reading, this.rulesOf(meta)));
+    this.withMeta(deviceId, (meta) => this.alerts.reading(meta, reading, this.rulesOf(meta)));
     this.publish(live, null);
   }
 
@@ -337,9 +340,12 @@ export class FleetHealth {
     }
   }
 
-  private async withMeta(deviceId: string, use: (meta: DeviceMeta) => void): Promise<void> {
-    const meta = this.meta.get(deviceId) ?? (await this.loadMeta(deviceId));
-    if (meta) use(meta);
+  private withMeta(deviceId: string, use: (meta: DeviceMeta) => void): void {
+    const known = this.meta.get(deviceId);
+    if (known) return use(known);
+    const checkedAt = this.unknownSince.get(deviceId);
+    if (checkedAt !== undefined && this.now() - checkedAt < UNKNOWN_RECHECK_MS) return;
+    void this.loadMeta(deviceId).then((meta) => meta && use(meta));
   }
 
   private loadMeta(deviceId: string): Promise<DeviceMeta | null> {
@@ -348,7 +354,11 @@ export class FleetHealth {
     const load = this.store
       .fleetDevice(deviceId)
       .then((row) => {
-        if (!row) return null;
+        if (!row) {
+          this.unknownSince.set(deviceId, this.now());
+          return null;
+        }
+        this.unknownSince.delete(deviceId);
         const meta = metaOf(row);
         this.meta.set(deviceId, meta);
         return meta;
@@ -375,7 +385,7 @@ export class FleetHealth {
         clockSkewSeconds: d.clockSkewMs === null ? null : Math.round(d.clockSkewMs / 1000),
         eventsPerMinute: d.events.perMinute(now),
         messagesPerMinute: d.messages.perMinute(now),
-        lastEvent: d.lastEvent,
+        lastEvent: lastEventOf(d),
       },
     };
   }
@@ -392,10 +402,14 @@ export class FleetHealth {
       clockSkewSeconds: d.clockSkewMs === null ? null : Math.round(d.clockSkewMs / 1000),
       eventsPerMinute: d.events.perMinute(now),
       messagesPerMinute: d.messages.perMinute(now),
-      lastEvent: d.lastEvent,
+      lastEvent: lastEventOf(d),
       heartbeatSeconds: this.heartbeatOf(this.meta.get(d.id)),
     };
   }
+}
+
+function lastEventOf(d: LiveDevice) {
+  return d.lastEvent ? { ...d.lastEvent, at: new Date(d.lastEvent.at).toISOString() } : null;
 }
 
 function metaOf(row: FleetDeviceRecord): DeviceMeta {
