@@ -101,6 +101,15 @@ describe('FleetHealth', () => {
     expect(store.flushes[0]!.snapshots.map((s) => s.state)).toEqual(['online']);
   });
 
+  it('stops tracking a device id the registry does not know', async () => {
+    health.sawTelemetry('ghost-1', { fillPercent: 5 }, new Date(now));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(health.view('ghost-1')).toBeNull();
+    health.sawTelemetry('ghost-1', { fillPercent: 6 }, new Date(now));
+    expect(health.view('ghost-1')).toBeNull();
+    expect(health.counts).toEqual({ online: 0, offline: 0, unknown: 1 });
+  });
+
   it('records revoked credentials as the reason it went offline', () => {
     health.sawStatus('bin-1', 'online', new Date(now), false, false);
     health.credentialsRevoked('bin-1');

@@ -157,6 +157,7 @@ export class FleetHealth {
   }
 
   sawEvent(deviceId: string, at: Date, occurredAt?: Date): void {
+    if (this.isUnregistered(deviceId)) return;
     const live = this.activity(deviceId, at.getTime());
     live.events.add(at.getTime());
     // An event replayed from the outbox is late by design; only a clock ahead of ours says skew.
@@ -164,12 +165,14 @@ export class FleetHealth {
   }
 
   sawOutcome(deviceId: string, eventId: string, result: string | null, reason: string | null): void {
+    if (this.isUnregistered(deviceId)) return;
     const live = this.entry(deviceId);
     live.lastEvent = { eventId, at: this.now(), result, reason };
     live.isDirty = true;
   }
 
   sawTelemetry(deviceId: string, telemetry: Telemetry, at: Date): void {
+    if (this.isUnregistered(deviceId)) return;
     const atMs = at.getTime();
     const live = this.activity(deviceId, atMs);
     live.telemetry = { ...live.telemetry, ...telemetry };
@@ -192,6 +195,7 @@ export class FleetHealth {
   }
 
   sawStatus(deviceId: string, state: 'online' | 'offline', at: Date, isRetained: boolean, isShutdown: boolean): void {
+    if (this.isUnregistered(deviceId)) return;
     const live = this.entry(deviceId);
     live.messages.add(at.getTime());
     this.apply(live, { kind: 'status', state, isRetained, isShutdown, at: at.getTime() });
@@ -279,6 +283,18 @@ export class FleetHealth {
     return override === undefined ? rules : { ...rules, offlineAfterSeconds: override };
   }
 
+  /**
+   * A device id the registry does not know (an external broker may let one through):
+   * not tracked, so made-up ids cannot grow the memory; checked again after a minute.
+   */
+  private isUnregistered(deviceId: string): boolean {
+    const checkedAt = this.unknownSince.get(deviceId);
+    if (checkedAt === undefined) return false;
+    if (this.now() - checkedAt < UNKNOWN_RECHECK_MS) return true;
+    this.unknownSince.delete(deviceId);
+    return false;
+  }
+
   private entry(deviceId: string): LiveDevice {
     let live = this.devices.get(deviceId);
     if (!live) {
@@ -356,6 +372,7 @@ export class FleetHealth {
       .then((row) => {
         if (!row) {
           this.unknownSince.set(deviceId, this.now());
+          this.devices.delete(deviceId);
           return null;
         }
         this.unknownSince.delete(deviceId);
