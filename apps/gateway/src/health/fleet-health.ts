@@ -6,7 +6,13 @@ import {
   alertRulesFor,
   nextHealthState,
 } from '../../../../libs/domain/src';
-import type { FleetDeviceRecord, HealthRepository, HealthSnapshotRow, StatusChangeRecord } from '../../../../libs/persistence/src';
+import type {
+  FleetDeviceRecord,
+  HealthRepository,
+  HealthSnapshotRow,
+  StatusChangeRecord,
+  TelemetrySampleRecord,
+} from '../../../../libs/persistence/src';
 import type { Telemetry } from '../../../../libs/protocol/src';
 import type { Logger } from '../logging/logger';
 import { RateCounter } from './rate-counter';
@@ -251,6 +257,11 @@ export class FleetHealth {
   /** Status changes not yet flushed, newest first: the detail view shows them before the stored history. */
   unflushedChanges(deviceId: string): StatusChangeRecord[] {
     return this.statusChanges.filter((c) => c.deviceId === deviceId).reverse();
+  }
+
+  /** Chart buckets still in memory (filling, or closed and not yet flushed). */
+  unflushedSamples(deviceId: string): TelemetrySampleRecord[] {
+    return this.buckets.pending(deviceId);
   }
 
   metaOf(deviceId: string): DeviceMeta | undefined {
