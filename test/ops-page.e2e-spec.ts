@@ -58,7 +58,7 @@ describe('the ops page (in a real browser)', () => {
       });
       await new Promise((r) => setTimeout(r, 300));
     }
-    await page.waitForSelector(`${row} [data-state=online]`, { timeout: 5000 });
+    await page.waitForSelector(`${row} [data-state=online]`, { timeout: 15_000 });
     expect(await page.textContent(`${row} td:nth-child(3)`)).toBe('北门');
     await page.evaluate('window.notReloaded = true');
 
@@ -73,7 +73,7 @@ describe('the ops page (in a real browser)', () => {
     const alertItem = `#alerts li[data-subject="${registered.id}"][data-cause=offline]`;
     await page.waitForSelector(alertItem, { timeout: 10_000 });
     await page.click(`${alertItem} button[data-action=acknowledge]`);
-    await page.waitForSelector(`${alertItem}[data-status=acknowledged]`, { timeout: 5000 });
+    await page.waitForSelector(`${alertItem}[data-status=acknowledged]`, { timeout: 15_000 });
     const alerts = await api.ok<{ alerts: { cause: string; status: string; acknowledgedBy: string }[] }>(
       'GET',
       `/api/v1/alerts?deviceId=${registered.id}&cause=offline`,

@@ -6,7 +6,13 @@ import {
   alertRulesFor,
   nextHealthState,
 } from '../../../../libs/domain/src';
-import type { FleetDeviceRecord, HealthRepository, HealthSnapshotRow, StatusChangeRecord } from '../../../../libs/persistence/src';
+import type {
+  FleetDeviceRecord,
+  HealthRepository,
+  HealthSnapshotRow,
+  StatusChangeRecord,
+  TelemetrySampleRecord,
+} from '../../../../libs/persistence/src';
 import type { Telemetry } from '../../../../libs/protocol/src';
 import type { Logger } from '../logging/logger';
 import { RateCounter } from './rate-counter';
@@ -32,7 +38,7 @@ export interface DeviceMeta {
 
 export interface LastEvent {
   eventId: string;
-  at: string;
+  at: number;
   result: string | null;
   reason: string | null;
 }
@@ -48,7 +54,7 @@ export interface DeviceHealthView {
   clockSkewSeconds: number | null;
   eventsPerMinute: number;
   messagesPerMinute: number;
-  lastEvent: LastEvent | null;
+  lastEvent: { eventId: string; at: string; result: string | null; reason: string | null } | null;
   heartbeatSeconds: number;
 }
 
@@ -84,6 +90,7 @@ export interface FleetHealthOptions {
 export type FleetHealthListener = (view: DeviceHealthView, change: { state: string; reason: StatusReason } | null) => void;
 
 const OUTBOX_READINGS_KEPT = 5;
+const UNKNOWN_RECHECK_MS = 60_000;
 /** PROTOCOL.md: a device sends telemetry every 60 s. */
 export const DEFAULT_HEARTBEAT_SECONDS = 60;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -99,6 +106,8 @@ export class FleetHealth {
   private readonly devices = new Map<string, LiveDevice>();
   private readonly meta = new Map<string, DeviceMeta>();
   private readonly loading = new Map<string, Promise<DeviceMeta | null>>();
+  /** Devices not in the registry, and when that was last checked: not read again on every reading. */
+  private readonly unknownSince = new Map<string, number>();
   private readonly statusChanges: StatusChangeRecord[] = [];
   private readonly buckets: TelemetryBuckets;
   private readonly listeners = new Set<FleetHealthListener>();
@@ -154,6 +163,7 @@ export class FleetHealth {
   }
 
   sawEvent(deviceId: string, at: Date, occurredAt?: Date): void {
+    if (this.isUnregistered(deviceId)) return;
     const live = this.activity(deviceId, at.getTime());
     live.events.add(at.getTime());
     // An event replayed from the outbox is late by design; only a clock ahead of ours says skew.
@@ -161,12 +171,14 @@ export class FleetHealth {
   }
 
   sawOutcome(deviceId: string, eventId: string, result: string | null, reason: string | null): void {
+    if (this.isUnregistered(deviceId)) return;
     const live = this.entry(deviceId);
-    live.lastEvent = { eventId, at: new Date(this.now()).toISOString(), result, reason };
+    live.lastEvent = { eventId, at: this.now(), result, reason };
     live.isDirty = true;
   }
 
   sawTelemetry(deviceId: string, telemetry: Telemetry, at: Date): void {
+    if (this.isUnregistered(deviceId)) return;
     const atMs = at.getTime();
     const live = this.activity(deviceId, atMs);
     live.telemetry = { ...live.telemetry, ...telemetry };
@@ -184,11 +196,12 @@ export class FleetHealth {
       outboxDepths: telemetry.outboxDepth === undefined ? undefined : [...live.outboxDepths],
       clockSkewMs: telemetry.sentAt ? (live.clockSkewMs ?? undefined) : undefined,
     };
-    void this.withMeta(deviceId, (meta) => this.alerts.reading(meta, reading, this.rulesOf(meta)));
+    this.withMeta(deviceId, (meta) => this.alerts.reading(meta, reading, this.rulesOf(meta)));
     this.publish(live, null);
   }
 
   sawStatus(deviceId: string, state: 'online' | 'offline', at: Date, isRetained: boolean, isShutdown: boolean): void {
+    if (this.isUnregistered(deviceId)) return;
     const live = this.entry(deviceId);
     live.messages.add(at.getTime());
     this.apply(live, { kind: 'status', state, isRetained, isShutdown, at: at.getTime() });
@@ -241,6 +254,16 @@ export class FleetHealth {
     await this.loadMeta(deviceId);
   }
 
+  /** Status changes not yet flushed, newest first: the detail view shows them before the stored history. */
+  unflushedChanges(deviceId: string): StatusChangeRecord[] {
+    return this.statusChanges.filter((c) => c.deviceId === deviceId).reverse();
+  }
+
+  /** Chart buckets still in memory (filling, or closed and not yet flushed). */
+  unflushedSamples(deviceId: string): TelemetrySampleRecord[] {
+    return this.buckets.pending(deviceId);
+  }
+
   metaOf(deviceId: string): DeviceMeta | undefined {
     return this.meta.get(deviceId);
   }
@@ -269,6 +292,18 @@ export class FleetHealth {
     const rules = alertRulesFor(meta.kind, meta.alertRules);
     const override = this.options.offlineAlertOverrideSeconds;
     return override === undefined ? rules : { ...rules, offlineAfterSeconds: override };
+  }
+
+  /**
+   * A device id the registry does not know (an external broker may let one through):
+   * not tracked, so made-up ids cannot grow the memory; checked again after a minute.
+   */
+  private isUnregistered(deviceId: string): boolean {
+    const checkedAt = this.unknownSince.get(deviceId);
+    if (checkedAt === undefined) return false;
+    if (this.now() - checkedAt < UNKNOWN_RECHECK_MS) return true;
+    this.unknownSince.delete(deviceId);
+    return false;
   }
 
   private entry(deviceId: string): LiveDevice {
@@ -332,9 +367,12 @@ export class FleetHealth {
     }
   }
 
-  private async withMeta(deviceId: string, use: (meta: DeviceMeta) => void): Promise<void> {
-    const meta = this.meta.get(deviceId) ?? (await this.loadMeta(deviceId));
-    if (meta) use(meta);
+  private withMeta(deviceId: string, use: (meta: DeviceMeta) => void): void {
+    const known = this.meta.get(deviceId);
+    if (known) return use(known);
+    const checkedAt = this.unknownSince.get(deviceId);
+    if (checkedAt !== undefined && this.now() - checkedAt < UNKNOWN_RECHECK_MS) return;
+    void this.loadMeta(deviceId).then((meta) => meta && use(meta));
   }
 
   private loadMeta(deviceId: string): Promise<DeviceMeta | null> {
@@ -343,7 +381,12 @@ export class FleetHealth {
     const load = this.store
       .fleetDevice(deviceId)
       .then((row) => {
-        if (!row) return null;
+        if (!row) {
+          this.unknownSince.set(deviceId, this.now());
+          this.devices.delete(deviceId);
+          return null;
+        }
+        this.unknownSince.delete(deviceId);
         const meta = metaOf(row);
         this.meta.set(deviceId, meta);
         return meta;
@@ -370,7 +413,7 @@ export class FleetHealth {
         clockSkewSeconds: d.clockSkewMs === null ? null : Math.round(d.clockSkewMs / 1000),
         eventsPerMinute: d.events.perMinute(now),
         messagesPerMinute: d.messages.perMinute(now),
-        lastEvent: d.lastEvent,
+        lastEvent: lastEventOf(d),
       },
     };
   }
@@ -387,10 +430,14 @@ export class FleetHealth {
       clockSkewSeconds: d.clockSkewMs === null ? null : Math.round(d.clockSkewMs / 1000),
       eventsPerMinute: d.events.perMinute(now),
       messagesPerMinute: d.messages.perMinute(now),
-      lastEvent: d.lastEvent,
+      lastEvent: lastEventOf(d),
       heartbeatSeconds: this.heartbeatOf(this.meta.get(d.id)),
     };
   }
+}
+
+function lastEventOf(d: LiveDevice) {
+  return d.lastEvent ? { ...d.lastEvent, at: new Date(d.lastEvent.at).toISOString() } : null;
 }
 
 function metaOf(row: FleetDeviceRecord): DeviceMeta {

@@ -31,6 +31,9 @@ export class GatewayMetrics implements IngestObserver {
   private readonly batchSize: Histogram;
   private readonly commitSeconds: Histogram;
   private readonly ackSeconds: Histogram;
+  // Label children looked up once: prom-client hashes the labels on every inc() otherwise.
+  private readonly channelCounters: Record<'events' | 'telemetry' | 'status', Counter.Internal>;
+  private readonly outcomeCounters = new Map<string, Counter.Internal>();
 
   constructor(sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'jifen_process_' });
@@ -41,6 +44,11 @@ export class GatewayMetrics implements IngestObserver {
       labelNames: ['channel'],
       registers,
     });
+    this.channelCounters = {
+      events: this.messages.labels('events'),
+      telemetry: this.messages.labels('telemetry'),
+      status: this.messages.labels('status'),
+    };
     this.outcomes = new Counter({
       name: 'jifen_event_acks_total',
       help: 'Acks published to devices, by result and reason (events out by outcome)',
@@ -111,15 +119,15 @@ export class GatewayMetrics implements IngestObserver {
   }
 
   eventReceived(): void {
-    this.messages.inc({ channel: 'events' });
+    this.channelCounters.events.inc();
   }
 
   telemetryReceived(_deviceId: string, _telemetry: Telemetry): void {
-    this.messages.inc({ channel: 'telemetry' });
+    this.channelCounters.telemetry.inc();
   }
 
   statusReceived(_deviceId: string, _status: Status): void {
-    this.messages.inc({ channel: 'status' });
+    this.channelCounters.status.inc();
   }
 
   batchCommitted(size: number, seconds: number): void {
@@ -128,7 +136,14 @@ export class GatewayMetrics implements IngestObserver {
   }
 
   ackPublished(_deviceId: string, _eventId: string, ack: string, receivedAt: Date): void {
-    this.outcomes.inc(ackOutcome(ack));
+    const { result, reason } = ackOutcome(ack);
+    const key = `${result}\u0000${reason}`;
+    let counter = this.outcomeCounters.get(key);
+    if (!counter) {
+      counter = this.outcomes.labels(result, reason);
+      this.outcomeCounters.set(key, counter);
+    }
+    counter.inc();
     this.ackSeconds.observe((Date.now() - receivedAt.getTime()) / 1000);
   }
 

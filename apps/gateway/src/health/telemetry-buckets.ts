@@ -45,6 +45,14 @@ export class TelemetryBuckets {
     }
   }
 
+  /** One device's buckets not yet written or still filling (read-only; the detail view merges them). */
+  pending(deviceId: string): TelemetrySampleRecord[] {
+    const rows = this.closed.filter((b) => b.deviceId === deviceId).map(toRow);
+    const open = this.open.get(deviceId);
+    if (open) rows.push(toRow(open));
+    return rows;
+  }
+
   /** Rows to write now: every closed bucket (then forgotten) and the open ones touched since the last call. */
   take(): TelemetrySampleRecord[] {
     const rows = this.closed.splice(0).map(toRow);

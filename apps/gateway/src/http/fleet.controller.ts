@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { DomainError, alertRulesFor } from '../../../../libs/domain/src';
-import { type FleetDeviceRecord, HealthRepository } from '../../../../libs/persistence/src';
+import { type FleetDeviceRecord, HealthRepository, type TelemetrySampleRecord } from '../../../../libs/persistence/src';
 import { AlertEngine } from '../health/alert-engine';
 import { type DeviceHealthView, FleetHealth } from '../health/fleet-health';
 import { AdminAuthGuard } from './admin-auth.guard';
@@ -173,8 +173,8 @@ export class FleetController {
       heartbeatSeconds: this.health.heartbeatOf(this.health.metaOf(deviceId)),
       settings: { site: record.site, heartbeatSeconds: record.heartbeatSeconds, alertRules: record.alertRules },
       alertRules: alertRulesFor(record.kind, record.alertRules),
-      statusHistory: history,
-      telemetry: samples,
+      statusHistory: [...this.health.unflushedChanges(deviceId), ...history],
+      telemetry: mergeSamples(samples, this.health.unflushedSamples(deviceId), since),
       alerts,
     };
   }
@@ -198,6 +198,13 @@ export class FleetController {
     assertCommunityAccess(actor, record.communityId);
     return record;
   }
+}
+
+/** Stored buckets with the ones still in memory (newer figures for the same bucket win), oldest first. */
+function mergeSamples(stored: TelemetrySampleRecord[], pending: TelemetrySampleRecord[], since: Date): TelemetrySampleRecord[] {
+  const byTime = new Map(stored.map((s) => [s.bucketAt.getTime(), s]));
+  for (const p of pending) if (p.bucketAt >= since) byTime.set(p.bucketAt.getTime(), p);
+  return [...byTime.values()].sort((a, b) => a.bucketAt.getTime() - b.bucketAt.getTime());
 }
 
 function countStates(devices: { state: string }[]) {
