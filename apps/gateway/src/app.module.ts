@@ -5,6 +5,7 @@ import {
   ActivityRepository,
   ActivitySiteRepository,
   AdminTokenRepository,
+  AttendanceRepository,
   AuditLogRepository,
   BinRepository,
   BuildingRepository,
@@ -91,6 +92,7 @@ export interface GatewayRuntime {
   binWatcher: BinWatcher;
   activities: ActivityRepository;
   activitySites: ActivitySiteRepository;
+  attendance: AttendanceRepository;
 }
 
 @Module({})
@@ -142,6 +144,7 @@ export class AppModule {
       { provide: BinWatcher, useValue: runtime.binWatcher },
       { provide: ActivityRepository, useValue: runtime.activities },
       { provide: ActivitySiteRepository, useValue: runtime.activitySites },
+      { provide: AttendanceRepository, useValue: runtime.attendance },
     ];
     return {
       module: AppModule,

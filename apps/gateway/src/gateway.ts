@@ -160,6 +160,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         binWatcher,
         activities: db.activities,
         activitySites: db.activitySites,
+        attendance: db.attendance,
         health: {
           check: async () => {
             const database = await db.ping().then(
@@ -216,7 +217,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const expiryJob = new ExpiryJob(db.expiry, logger);
     expiryJob.start();
     cleanups.push(() => expiryJob.stop());
-    const attendanceCloseJob = new AttendanceCloseJob(db.activities, logger, config.ATTENDANCE_CLOSE_SECONDS * 1000);
+    const attendanceCloseJob = new AttendanceCloseJob(db.attendance, logger, config.ATTENDANCE_CLOSE_SECONDS * 1000);
     attendanceCloseJob.start();
     cleanups.push(() => attendanceCloseJob.stop());
     return {

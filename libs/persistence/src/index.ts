@@ -23,5 +23,6 @@ export * from './registry/staff.repository';
 export * from './supermarket/supermarket.repository';
 export * from './activities/activity.repository';
 export * from './activities/activity-site.repository';
+export * from './activities/attendance.repository';
 export * from './persistence';
 export * from './worker/persistence-in-worker';

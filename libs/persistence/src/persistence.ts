@@ -3,6 +3,7 @@ import type { AppliedMigrations } from './migrate';
 import { BinRepository } from './bins/bin.repository';
 import { ActivityRepository } from './activities/activity.repository';
 import { ActivitySiteRepository } from './activities/activity-site.repository';
+import { AttendanceRepository } from './activities/attendance.repository';
 import { type IngestOptions, IngestRepository } from './ingest/ingest.repository';
 import { PointsRulesRepository } from './bins/points-rules.repository';
 import { ExpiryRepository } from './ledger/expiry.repository';
@@ -49,6 +50,7 @@ export interface Persistence {
   readonly bins: BinRepository;
   readonly activities: ActivityRepository;
   readonly activitySites: ActivitySiteRepository;
+  readonly attendance: AttendanceRepository;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -83,7 +85,8 @@ export function repositoriesOver(db: Database, options: PersistenceOptions): Per
     // LedgerRepository holds no state: its own instance posts into the supermarket's transactions.
     supermarket: new SupermarketRepository(db, new LedgerRepository(db)),
     bins: new BinRepository(db),
-    activities: new ActivityRepository(db, new LedgerRepository(db)),
+    activities: new ActivityRepository(db),
+    attendance: new AttendanceRepository(db, new LedgerRepository(db)),
     activitySites: new ActivitySiteRepository(db.prisma),
     ping: () => db.ping(),
     close: () => db.close(),

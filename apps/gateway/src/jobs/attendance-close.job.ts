@@ -1,4 +1,4 @@
-import type { ActivityRepository } from '../../../../libs/persistence/src';
+import type { AttendanceRepository } from '../../../../libs/persistence/src';
 import type { Logger } from '../logging/logger';
 
 /**
@@ -16,7 +16,7 @@ export class AttendanceCloseJob {
   private running: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly activities: ActivityRepository,
+    private readonly attendance: AttendanceRepository,
     private readonly logger: Logger,
     private readonly intervalMs = 60_000,
   ) {}
@@ -35,7 +35,7 @@ export class AttendanceCloseJob {
 
   /** One pass: closes what has ended by `now` (a bounded number of activities per call; the next pass takes the rest). */
   async runOnce(now: Date = new Date()): Promise<void> {
-    const run = await this.activities.closeEnded(now);
+    const run = await this.attendance.closeEnded(now);
     if (run.activities > 0) this.logger.info(run, 'ended activities closed');
   }
 

@@ -6,6 +6,7 @@ import type { Persistence, PersistenceOptions } from '../persistence';
 import { BinRepository } from '../bins/bin.repository';
 import { ActivityRepository } from '../activities/activity.repository';
 import { ActivitySiteRepository } from '../activities/activity-site.repository';
+import { AttendanceRepository } from '../activities/attendance.repository';
 import { IngestRepository } from '../ingest/ingest.repository';
 import { PointsRulesRepository } from '../bins/points-rules.repository';
 import { ExpiryRepository } from '../ledger/expiry.repository';
@@ -50,6 +51,7 @@ const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
   bins: BinRepository,
   activities: ActivityRepository,
   activitySites: ActivitySiteRepository,
+  attendance: AttendanceRepository,
 };
 
 function revive(error: SerializedError): Error {

@@ -24,6 +24,7 @@ export const REPOSITORY_NAMES = [
   'bins',
   'activities',
   'activitySites',
+  'attendance',
 ] as const;
 export type RepositoryName = (typeof REPOSITORY_NAMES)[number];
 
