@@ -5,6 +5,7 @@ import {
   ActivityRepository,
   ActivitySiteRepository,
   AdminTokenRepository,
+  AttendanceRepository,
   AuditLogRepository,
   BinRepository,
   BuildingRepository,
@@ -119,6 +120,7 @@ export interface GatewayRuntime {
   provisioningKeys: ProvisioningKeyRepository;
   authFailures: AuthFailureTracker;
   brokerAuth: BrokerAuthSettings;
+  attendance: AttendanceRepository;
 }
 
 @Module({})
@@ -180,6 +182,7 @@ export class AppModule {
       { provide: ProvisioningKeyRepository, useValue: runtime.provisioningKeys },
       { provide: AuthFailureTracker, useValue: runtime.authFailures },
       { provide: BrokerAuthSettings, useValue: runtime.brokerAuth },
+      { provide: AttendanceRepository, useValue: runtime.attendance },
     ];
     return {
       module: AppModule,

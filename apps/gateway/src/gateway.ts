@@ -277,6 +277,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         provisioningKeys: db.provisioningKeys,
         authFailures,
         brokerAuth: { secret: config.BROKER_AUTH_SECRET, gatewayUsername: config.MQTT_USERNAME, gatewayPassword: config.MQTT_PASSWORD },
+        attendance: db.attendance,
         health: {
           check: async () => {
             const database = await db.ping().then(
@@ -342,7 +343,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     });
     housekeeping.start();
     cleanups.push(() => housekeeping.stop());
-    const attendanceCloseJob = new AttendanceCloseJob(db.activities, logger, config.ATTENDANCE_CLOSE_SECONDS * 1000);
+    const attendanceCloseJob = new AttendanceCloseJob(db.attendance, db.jobLeases, logger, config.ATTENDANCE_CLOSE_SECONDS * 1000);
     attendanceCloseJob.start();
     cleanups.push(() => attendanceCloseJob.stop());
     return {

@@ -26,6 +26,7 @@ export * from './activities/activity.repository';
 export * from './activities/activity-site.repository';
 export * from './fleet/device-command.repository';
 export * from './fleet/provisioning-key.repository';
+export * from './activities/attendance.repository';
 export * from './persistence';
 export * from './jobs/housekeeping.repository';
 export * from './jobs/job-lease.repository';

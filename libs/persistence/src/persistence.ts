@@ -4,6 +4,7 @@ import { BinRepository } from './bins/bin.repository';
 import { HealthRepository } from './health/health.repository';
 import { ActivityRepository } from './activities/activity.repository';
 import { ActivitySiteRepository } from './activities/activity-site.repository';
+import { AttendanceRepository } from './activities/attendance.repository';
 import { type IngestOptions, IngestRepository } from './ingest/ingest.repository';
 import { PointsRulesRepository } from './bins/points-rules.repository';
 import { ExpiryRepository } from './ledger/expiry.repository';
@@ -61,6 +62,7 @@ export interface Persistence {
   readonly activitySites: ActivitySiteRepository;
   readonly deviceCommands: DeviceCommandRepository;
   readonly provisioningKeys: ProvisioningKeyRepository;
+  readonly attendance: AttendanceRepository;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -98,7 +100,8 @@ export function repositoriesOver(db: Database, options: PersistenceOptions): Per
     jobLeases: new JobLeaseRepository(db),
     housekeeping: new HousekeepingRepository(db),
     health: new HealthRepository(db),
-    activities: new ActivityRepository(db, new LedgerRepository(db)),
+    activities: new ActivityRepository(db),
+    attendance: new AttendanceRepository(db, new LedgerRepository(db)),
     activitySites: new ActivitySiteRepository(db.prisma),
     deviceCommands: new DeviceCommandRepository(db.prisma),
     provisioningKeys: new ProvisioningKeyRepository(db.prisma),

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiTags } from '@nes
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AUTO_CLOSE_POLICIES, DomainError, pointsPolicySchema, weeklyRuleSchema } from '../../../../libs/domain/src';
-import { ActivityRepository, type ActivityRecord, type AttendanceSheet } from '../../../../libs/persistence/src';
+import { ActivityRepository, type ActivityRecord, AttendanceRepository, type AttendanceSheet } from '../../../../libs/persistence/src';
 import { IngestService } from '../ingest/ingest.service';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { auditBefore } from './audit-entry';
@@ -134,6 +134,7 @@ export function attendanceCsv(sheet: AttendanceSheet): string {
 export class ActivitiesController {
   constructor(
     @Inject(ActivityRepository) private readonly activities: ActivityRepository,
+    @Inject(AttendanceRepository) private readonly attendance: AttendanceRepository,
     @Inject(IngestService) private readonly ingest: IngestService,
   ) {}
 
@@ -226,9 +227,9 @@ export class ActivitiesController {
   @Get('activities/:id/attendance')
   @Roles(...READERS)
   @ApiOperation({ summary: 'Live attendance: who is in, who has left, counts, points (pending ones too)' })
-  async attendance(@Param('id') id: string, @CurrentActor() actor: Actor) {
+  async sheet(@Param('id') id: string, @CurrentActor() actor: Actor) {
     await this.activity(id, actor);
-    return (await this.activities.sheet(id))!;
+    return (await this.attendance.sheet(id))!;
   }
 
   @Get('activities/:id/attendance/stream')
@@ -257,10 +258,10 @@ export class ActivitiesController {
       if (busy || res.writableEnded) return;
       busy = true;
       try {
-        const next = await this.activities.sheetVersion(id);
+        const next = await this.attendance.sheetVersion(id);
         if (next !== version) {
           version = next;
-          const sheet = await this.activities.sheet(id);
+          const sheet = await this.attendance.sheet(id);
           if (sheet && !res.writableEnded) res.write(`event: attendance\ndata: ${JSON.stringify(sheet)}\n\n`);
           idle = 0;
         } else if (++idle % 15 === 0) {
@@ -287,7 +288,7 @@ export class ActivitiesController {
   @ApiOperation({ summary: "The activity's attendance and volunteer hours as CSV (UTF-8 with BOM: Chinese headers open right in Excel)" })
   async export(@Param('id') id: string, @CurrentActor() actor: Actor, @Res() res: Response) {
     await this.activity(id, actor);
-    const sheet = (await this.activities.sheet(id))!;
+    const sheet = (await this.attendance.sheet(id))!;
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="attendance-${id}.csv"`);
     res.send(attendanceCsv(sheet));
@@ -306,7 +307,7 @@ export class ActivitiesController {
     const input = parseBody(manualBody, body);
     const at = input.at ? new Date(input.at) : new Date();
     if (at.getTime() > Date.now() + 60_000) throw new DomainError('validation-failed', 'at must not be in the future');
-    const result = await this.activities.manualCheck({
+    const result = await this.attendance.manualCheck({
       activityId: activity.id,
       residentId: input.residentId,
       action: input.action,
@@ -328,7 +329,7 @@ export class ActivitiesController {
   async review(@Param('id') id: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
     const activity = await this.activity(id, actor);
     const input = parseBody(reviewBody, body);
-    const result = await this.activities.review({
+    const result = await this.attendance.review({
       activityId: activity.id,
       attendanceIds: input.attendanceIds ?? null,
       action: input.action === 'approve' ? 'settle' : 'void',
@@ -343,7 +344,7 @@ export class ActivitiesController {
   @Roles(...READERS)
   @ApiOperation({ summary: "A resident's volunteer hours: minutes counted at hours-mode activities" })
   async volunteerHours(@Param('id') id: string, @CurrentActor() actor: Actor) {
-    const hours = await this.activities.volunteerHours(parseId(id, 'resident'));
+    const hours = await this.attendance.volunteerHours(parseId(id, 'resident'));
     if (!hours) throw new DomainError('not-found', `no resident with id ${id}`);
     assertCommunityAccess(actor, hours.communityId);
     return hours;

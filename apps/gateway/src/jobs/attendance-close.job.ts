@@ -1,47 +1,50 @@
-import type { ActivityRepository } from '../../../../libs/persistence/src';
+import { type AttendanceRepository, JobLease, type JobLeaseStore } from '../../../../libs/persistence/src';
 import type { Logger } from '../logging/logger';
+import { LeasedJob } from './leased-job';
+
+export const ATTENDANCE_CLOSE_JOB_NAME = 'attendance-close';
 
 /**
  * Closes attendance left open at an activity's end (issue #5: "never left
- * open"), every minute: each attendance still `in` once the activity has ended
- * (plus its check-out grace in hours mode) is closed under the activity's
- * auto-close policy and its points posted; the activity is then marked closed.
- * Safe on several replicas at once: each activity is closed in one transaction
- * that re-reads it under lock and skips it once closed, and each posting's
- * idempotency key names the attendance and its new total (issue #8 adds a lease
- * around runOnce so that only one replica does the work).
+ * open"), every minute by default: each attendance still `in` once the
+ * activity has ended (plus its check-out grace in hours mode) is closed under
+ * the activity's auto-close policy and its points posted; the activity is then
+ * marked closed. One replica does it at a time (the `attendance-close` lease);
+ * a second run would be harmless anyway: each activity is closed in one
+ * transaction that re-reads it under lock and skips it once closed, and each
+ * posting's idempotency key names the attendance and its new total.
  */
 export class AttendanceCloseJob {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> = Promise.resolve();
+  private readonly job: LeasedJob<void>;
 
   constructor(
-    private readonly activities: ActivityRepository,
+    private readonly attendance: Pick<AttendanceRepository, 'closeEnded'>,
+    leases: JobLeaseStore,
     private readonly logger: Logger,
-    private readonly intervalMs = 60_000,
-  ) {}
+    intervalMs = 60_000,
+  ) {
+    const lease = new JobLease(leases, {
+      name: ATTENDANCE_CLOSE_JOB_NAME,
+      periodMs: intervalMs,
+      leaseMs: Math.max(5 * 60_000, intervalMs),
+    });
+    this.job = new LeasedJob(lease, () => this.runOnce(), logger, {
+      checkEveryMs: Math.max(1000, Math.floor(intervalMs / 2)),
+      firstCheckMs: Math.min(intervalMs, 5_000),
+    });
+  }
 
   start(): void {
-    const tick = () => {
-      this.running = this.runOnce().catch((err: unknown) =>
-        this.logger.error({ err }, 'closing ended activities failed; it runs again in a minute'),
-      );
-      this.timer = setTimeout(tick, this.intervalMs);
-      this.timer.unref();
-    };
-    this.timer = setTimeout(tick, Math.min(this.intervalMs, 5_000));
-    this.timer.unref();
+    this.job.start();
   }
 
   /** One pass: closes what has ended by `now` (a bounded number of activities per call; the next pass takes the rest). */
   async runOnce(now: Date = new Date()): Promise<void> {
-    const run = await this.activities.closeEnded(now);
+    const run = await this.attendance.closeEnded(now);
     if (run.activities > 0) this.logger.info(run, 'ended activities closed');
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 }

@@ -65,3 +65,6 @@ ON CONFLICT (id) DO UPDATE SET
   status = EXCLUDED.status, first_tap_at = EXCLUDED.first_tap_at, last_tap_at = EXCLUDED.last_tap_at,
   checked_out_at = EXCLUDED.checked_out_at, minutes = EXCLUDED.minutes, points = EXCLUDED.points, taps = EXCLUDED.taps,
   sources = attendance.sources || EXCLUDED.sources, updated_at = now()`;
+
+export const SELECT_ACTIVITY = `SELECT ${ACTIVITY_COLUMNS} FROM activity a WHERE a.id = $1::uuid`;
+export const LOCK_ACTIVITY = `${SELECT_ACTIVITY} FOR UPDATE`;

@@ -7,6 +7,7 @@ import { BinRepository } from '../bins/bin.repository';
 import { HealthRepository } from '../health/health.repository';
 import { ActivityRepository } from '../activities/activity.repository';
 import { ActivitySiteRepository } from '../activities/activity-site.repository';
+import { AttendanceRepository } from '../activities/attendance.repository';
 import { IngestRepository } from '../ingest/ingest.repository';
 import { PointsRulesRepository } from '../bins/points-rules.repository';
 import { ExpiryRepository } from '../ledger/expiry.repository';
@@ -60,6 +61,7 @@ const REPOSITORY_CLASSES: Record<RepositoryName, { prototype: object }> = {
   activitySites: ActivitySiteRepository,
   deviceCommands: DeviceCommandRepository,
   provisioningKeys: ProvisioningKeyRepository,
+  attendance: AttendanceRepository,
 };
 
 function revive(error: SerializedError): Error {

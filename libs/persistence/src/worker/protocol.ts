@@ -29,6 +29,7 @@ export const REPOSITORY_NAMES = [
   'activitySites',
   'deviceCommands',
   'provisioningKeys',
+  'attendance',
 ] as const;
 export type RepositoryName = (typeof REPOSITORY_NAMES)[number];
 
