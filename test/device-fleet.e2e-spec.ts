@@ -164,7 +164,7 @@ describe(`device fleet: credentials, provisioning, commands — ${modeName}`, ()
       await client.publishAsync(provisionTopic(clientId, 'request'), JSON.stringify(request), { qos: 1 });
       const response = await Promise.race([answer, new Promise((_, reject) => setTimeout(() => reject(new Error('no answer')), 10_000))]);
       await client.endAsync();
-      return response as any;
+      return response;
     }
 
     beforeAll(async () => {
