@@ -37,7 +37,14 @@ describe(`device fleet: credentials, provisioning, commands — ${modeName}`, ()
   let communityId: string;
 
   beforeAll(async () => {
-    gateway = await GatewayProcess.start({ env: { BROKER_AUTH_SECRET: BROKER_SECRET, AUTH_FAILURE_THRESHOLD: '3' } });
+    gateway = await GatewayProcess.start({
+      env: {
+        BROKER_AUTH_SECRET: BROKER_SECRET,
+        AUTH_FAILURE_THRESHOLD: '3',
+        // The gateway's own broker login, as EMQX would see it (the embedded broker ignores it).
+        ...(isScaled ? {} : { MQTT_USERNAME: 'jifen-gw', MQTT_PASSWORD: 'gw-password-0123456789' }),
+      },
+    });
     api = new ApiClient(gateway.baseUrl);
     communityId = await createCommunity(api, '海港区一社区');
   });
@@ -377,6 +384,12 @@ describe(`device fleet: credentials, provisioning, commands — ${modeName}`, ()
       expect(failures.recent).toEqual(
         expect.arrayContaining([expect.objectContaining({ clientId: device.id, address: '198.51.100.4', source: 'broker-http-auth' })]),
       );
+    });
+
+    itEmbeddedOnly("makes the gateway's own login a superuser, and only with its password", async () => {
+      const gw = { clientid: 'jifen-gateway-1', username: 'jifen-gw', password: 'gw-password-0123456789' };
+      expect((await call('authenticate', gw)).body).toEqual({ result: 'allow', is_superuser: true });
+      expect((await call('authenticate', { ...gw, password: 'gw-password-0123456780' })).body).toEqual({ result: 'deny' });
     });
 
     it('authorises a device on its own topics only, by direction', async () => {
