@@ -3,9 +3,12 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { provisionTopic } from '../libs/protocol/src';
 import { ApiClient, createCommunity, createDevice, eventually } from './support/api-client';
 import { GatewayProcess } from './support/gateway-process';
-import { isScaled, modeName } from './support/test-mode';
+import { isScaled, itEmbeddedOnly, modeName } from './support/test-mode';
 
 jest.setTimeout(90_000);
+
+// Logins are the broker's to refuse: the embedded one here; in scaled mode Mosquitto's dynamic security
+// (test/dynsec.e2e-spec.ts) or EMQX through the broker-auth endpoints (below), not the CI's open Mosquitto.
 
 const BROKER_SECRET = 'broker-secret-0123456789abcdef';
 const protocolVersion = isScaled ? 5 : 4;
@@ -34,7 +37,14 @@ describe(`device fleet: credentials, provisioning, commands — ${modeName}`, ()
   let communityId: string;
 
   beforeAll(async () => {
-    gateway = await GatewayProcess.start({ env: { BROKER_AUTH_SECRET: BROKER_SECRET, AUTH_FAILURE_THRESHOLD: '3' } });
+    gateway = await GatewayProcess.start({
+      env: {
+        BROKER_AUTH_SECRET: BROKER_SECRET,
+        AUTH_FAILURE_THRESHOLD: '3',
+        // The gateway's own broker login, as EMQX would see it (the embedded broker ignores it).
+        ...(isScaled ? {} : { MQTT_USERNAME: 'jifen-gw', MQTT_PASSWORD: 'gw-password-0123456789' }),
+      },
+    });
     api = new ApiClient(gateway.baseUrl);
     communityId = await createCommunity(api, '海港区一社区');
   });
@@ -44,7 +54,7 @@ describe(`device fleet: credentials, provisioning, commands — ${modeName}`, ()
   });
 
   describe('credentials lifecycle', () => {
-    it('rotates a password: the new one works, the old one is refused at once and the live session is dropped', async () => {
+    itEmbeddedOnly('rotates a password: the new one works, the old one is refused at once and the live session is dropped', async () => {
       const device = await createDevice(api, communityId, 'bin');
       const live = await connectDevice(gateway.mqttUrl, device.id, device.password);
       const closed = new Promise<void>((resolve) => live.once('close', () => resolve()));
@@ -64,7 +74,7 @@ describe(`device fleet: credentials, provisioning, commands — ${modeName}`, ()
       await again.endAsync();
     });
 
-    it('disables, re-enables and retires a device; a retired id is refused for ever, also for a new registration', async () => {
+    itEmbeddedOnly('disables, re-enables and retires a device; a retired id is refused for ever, also for a new registration', async () => {
       const device = await createDevice(api, communityId, 'terminal');
       expect((await api.request('PATCH', `/api/v1/devices/${device.id}`, { isActive: false })).body.state).toBe('disabled');
       expect(
@@ -125,7 +135,7 @@ describe(`device fleet: credentials, provisioning, commands — ${modeName}`, ()
   });
 
   describe('refused logins', () => {
-    it('counts wrong passwords per client id and lists them for operators', async () => {
+    itEmbeddedOnly('counts wrong passwords per client id and lists them for operators', async () => {
       const device = await createDevice(api, communityId, 'bin');
       for (let i = 0; i < 3; i++) {
         await tryConnect(gateway.mqttUrl, { clientId: device.id, username: device.id, password: 'guessed-pw-123' });
@@ -164,7 +174,7 @@ describe(`device fleet: credentials, provisioning, commands — ${modeName}`, ()
       await client.publishAsync(provisionTopic(clientId, 'request'), JSON.stringify(request), { qos: 1 });
       const response = await Promise.race([answer, new Promise((_, reject) => setTimeout(() => reject(new Error('no answer')), 10_000))]);
       await client.endAsync();
-      return response as any;
+      return response;
     }
 
     beforeAll(async () => {
@@ -227,7 +237,7 @@ describe(`device fleet: credentials, provisioning, commands — ${modeName}`, ()
       );
     });
 
-    it('lets a provisioning login do nothing but ask', async () => {
+    itEmbeddedOnly('lets a provisioning login do nothing but ask', async () => {
       const clientId = `fresh-${randomBytes(4).toString('hex')}`;
       const { client } = await tryConnect(gateway.mqttUrl, { clientId, username: 'provision', password: 'x', clean: true });
       for (const filter of [provisionTopic('someone-else', 'response'), 'jifen/v1/devices/+/commands', '#']) {
@@ -374,6 +384,12 @@ describe(`device fleet: credentials, provisioning, commands — ${modeName}`, ()
       expect(failures.recent).toEqual(
         expect.arrayContaining([expect.objectContaining({ clientId: device.id, address: '198.51.100.4', source: 'broker-http-auth' })]),
       );
+    });
+
+    itEmbeddedOnly("makes the gateway's own login a superuser, and only with its password", async () => {
+      const gw = { clientid: 'jifen-gateway-1', username: 'jifen-gw', password: 'gw-password-0123456789' };
+      expect((await call('authenticate', gw)).body).toEqual({ result: 'allow', is_superuser: true });
+      expect((await call('authenticate', { ...gw, password: 'gw-password-0123456780' })).body).toEqual({ result: 'deny' });
     });
 
     it('authorises a device on its own topics only, by direction', async () => {

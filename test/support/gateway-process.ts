@@ -101,6 +101,8 @@ export class GatewayProcess {
       env['DATABASE_URL'] = this.databaseUrl!;
       env['MQTT_URL'] = testMqttUrl!;
     }
+    // A suite's own settings win over the mode's (e.g. its own Mosquitto for dynamic security).
+    Object.assign(env, this.extraEnv);
     return env;
   }
 

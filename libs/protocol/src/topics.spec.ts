@@ -6,7 +6,10 @@ import {
   deviceTopic,
   isTopicAllowedForDevice,
   isValidDeviceId,
+  isTopicAllowedForProvisioning,
   parseDeviceTopic,
+  parseProvisionTopic,
+  provisionTopic,
   sharedFilter,
 } from './topics';
 
@@ -120,5 +123,29 @@ describe('allDevicesFilter and sharedFilter', () => {
 
   it('refuses an empty filter', () => {
     expect(() => sharedFilter('gateway', '')).toThrow(RangeError);
+  });
+});
+
+describe('provisioning topics', () => {
+  it('gives a provisioning client its own request and response topics', () => {
+    expect(provisionTopic('SN-0417', 'request')).toBe('jifen/v1/provision/SN-0417/request');
+    expect(parseProvisionTopic('jifen/v1/provision/SN-0417/response')).toEqual({ clientId: 'SN-0417', channel: 'response' });
+    expect(parseProvisionTopic('jifen/v1/provision/+/response')).toBeNull();
+    expect(parseProvisionTopic('jifen/v1/devices/SN-0417/events')).toBeNull();
+  });
+
+  it('lets a provisioning login publish only its request and subscribe only to its response', () => {
+    expect(isTopicAllowedForProvisioning('a1', 'jifen/v1/provision/a1/request', 'publish')).toBe(true);
+    expect(isTopicAllowedForProvisioning('a1', 'jifen/v1/provision/a1/response', 'subscribe')).toBe(true);
+    expect(isTopicAllowedForProvisioning('a1', 'jifen/v1/provision/a1/response', 'publish')).toBe(false);
+    expect(isTopicAllowedForProvisioning('a1', 'jifen/v1/provision/b2/response', 'subscribe')).toBe(false);
+    expect(isTopicAllowedForProvisioning('a1', 'jifen/v1/provision/+/response', 'subscribe')).toBe(false);
+    expect(isTopicAllowedForProvisioning('a1', 'jifen/v1/provision/#', 'subscribe')).toBe(false);
+    expect(isTopicAllowedForProvisioning('a1', 'jifen/v1/devices/a1/events', 'publish')).toBe(false);
+  });
+
+  it('refuses a client id that could not be a topic level', () => {
+    expect(() => provisionTopic('a/b', 'request')).toThrow(RangeError);
+    expect(() => provisionTopic('+', 'response')).toThrow(RangeError);
   });
 });

@@ -72,7 +72,7 @@ export class DynsecSync implements BrokerIdentitySync {
     this.client = client;
     client.on('message', (topic, payload) => {
       if (topic !== RESPONSE_TOPIC) return;
-      let responses: DynsecResponse[] = [];
+      let responses: DynsecResponse[];
       try {
         responses = (JSON.parse(payload.toString('utf8')) as { responses?: DynsecResponse[] }).responses ?? [];
       } catch {
@@ -96,7 +96,8 @@ export class DynsecSync implements BrokerIdentitySync {
   async stop(): Promise<void> {
     for (const w of this.waiting.values()) clearTimeout(w.timer);
     this.waiting.clear();
-    await this.client?.endAsync();
+    // Forced: nothing is in flight that matters at shutdown, and a polite end can wait for a broker that is gone.
+    await this.client?.endAsync(true);
     this.client = null;
   }
 
@@ -196,16 +197,25 @@ export class DynsecSync implements BrokerIdentitySync {
     ];
   }
 
-  /** The well-known provisioning login: may publish its request and subscribe to its response (%c: its client id). */
+  /**
+   * The well-known provisioning login: may publish a request and subscribe to
+   * one response topic. Mosquitto 2.0's dynsec cannot bind a topic to the
+   * client id (no %c in its ACLs), so any single response topic is allowed and
+   * the wildcard filter itself is denied first; a provisioning device therefore
+   * uses an unguessable client id (README). The role is made afresh at each
+   * start so its ACLs are always these.
+   */
   private async ensureProvisioningLogin(): Promise<void> {
     await this.run(
       [
+        { command: 'deleteRole', rolename: PROVISIONING_ROLE },
         {
           command: 'createRole',
           rolename: PROVISIONING_ROLE,
           acls: [
-            { acltype: 'publishClientSend', topic: `${PROVISION_ROOT}/%c/request`, allow: true },
-            { acltype: 'subscribePattern', topic: `${PROVISION_ROOT}/%c/response`, allow: true },
+            { acltype: 'publishClientSend', topic: `${PROVISION_ROOT}/+/request`, allow: true },
+            { acltype: 'subscribeLiteral', topic: `${PROVISION_ROOT}/+/response`, allow: false, priority: 10 },
+            { acltype: 'subscribePattern', topic: `${PROVISION_ROOT}/+/response`, allow: true },
           ],
         },
         {
@@ -215,6 +225,7 @@ export class DynsecSync implements BrokerIdentitySync {
           textname: 'jifen provisioning',
           roles: [{ rolename: PROVISIONING_ROLE }],
         },
+        { command: 'addClientRole', username: PROVISIONING_USERNAME, rolename: PROVISIONING_ROLE },
       ],
       true,
     );

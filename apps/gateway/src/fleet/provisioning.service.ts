@@ -1,5 +1,4 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { DeviceKind } from '../../../../libs/domain/src';
 import { type ProvisioningKeyRepository, keyRefusal } from '../../../../libs/persistence/src';
 import {
   type ProvisionRefusalCode,
@@ -63,7 +62,13 @@ export class ProvisioningService {
     this.now = deps.now ?? (() => new Date());
   }
 
-  /** Never throws: every request gets an answer on its response topic. */
+  /**
+   * Never throws: every request gets an answer on its response topic.
+   * Resolves once the request is judged (so a flood of requests is read no
+   * faster than it is judged), without waiting for the answer's PUBACK: over
+   * an external broker that PUBACK is read only after this request's handler
+   * returns, so waiting for it here would wait for ever.
+   */
   async receiveRequest(clientId: string, payload: Buffer): Promise<void> {
     let response: ProvisionResponse;
     try {
@@ -75,7 +80,7 @@ export class ProvisioningService {
     if (response.status === 'refused') {
       this.deps.logger.warn({ clientId, reason: response.reason }, 'provisioning request refused');
     }
-    await this.deps.publish(provisionTopic(clientId, 'response'), JSON.stringify(response)).catch((err: unknown) => {
+    void this.deps.publish(provisionTopic(clientId, 'response'), JSON.stringify(response)).catch((err: unknown) => {
       this.deps.logger.error({ err, clientId }, 'could not publish the provisioning response');
     });
   }
@@ -101,7 +106,7 @@ export class ProvisioningService {
     const found = await this.deps.keys.findByKey(request.provisioningKey);
     if (!found) return refuse('unknown-key');
     if (!secretMatches(request.provisioningSecret, found.secretHash)) return refuse('wrong-secret');
-    const kind = request.kind as DeviceKind;
+    const kind = request.kind;
     const early = keyRefusal(found.record, kind, now);
     if (early) return refuse(early);
 

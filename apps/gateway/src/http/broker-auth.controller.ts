@@ -24,7 +24,7 @@ export abstract class BrokerAuthSettings {
 }
 
 // EMQX fills its placeholders as strings; an unset one arrives as "" or "undefined".
-const text = z.preprocess((v) => (v === undefined || v === null ? '' : String(v)), z.string().max(1024));
+const text = z.preprocess((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : (v ?? '')), z.string().max(1024));
 
 export const brokerAuthenticateBody = z.object({
   clientid: text,

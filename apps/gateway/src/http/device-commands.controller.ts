@@ -56,7 +56,7 @@ export class DeviceCommandsController {
     return this.commands.create({
       deviceId: id,
       name: input.name,
-      params: paramsCheck.data as Record<string, unknown>,
+      params: paramsCheck.data,
       expiresInSeconds: input.expiresInSeconds,
       createdBy: actor.label,
     });

@@ -3,8 +3,33 @@ import pino, { type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'jifen-gateway' } });
+/**
+ * Secrets that must never reach a log line even if a caller passes a whole
+ * object (a device's login, a provisioning answer, a request body): pino
+ * replaces them wherever these paths match.
+ */
+export const REDACTED_LOG_PATHS = [
+  'password',
+  '*.password',
+  'credentials.password',
+  '*.credentials.password',
+  'mqtt.password',
+  '*.mqtt.password',
+  'passwordHash',
+  '*.passwordHash',
+  'secret',
+  '*.secret',
+  'secretHash',
+  '*.secretHash',
+  'provisioningSecret',
+  '*.provisioningSecret',
+  'token',
+  '*.token',
+];
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options = { level, base: { service: 'jifen-gateway' }, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Routes Nest's own log lines into pino, so there is one structured stream. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '../generated/prisma/client';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -45,7 +45,7 @@ export class DeviceCommandRepository {
 
   async create(input: NewDeviceCommand): Promise<DeviceCommandRecord> {
     const row = await this.prisma.deviceCommand.create({
-      data: { id: randomUUID(), ...input, params: input.params as object },
+      data: { id: randomUUID(), ...input, params: input.params as Prisma.InputJsonObject },
     });
     return toRecord(row);
   }
