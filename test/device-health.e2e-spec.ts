@@ -136,6 +136,20 @@ describe(`device health, alerts, webhooks and metrics — ${modeName}`, () => {
     client.end(true);
   });
 
+  it('records credentials-revoked when staff switch a connected device off', async () => {
+    const registered = await createDevice(api, communityId, 'counter');
+    const client = await rawDevice(gateway.mqttUrl, registered);
+    await publish(client, deviceTopic(registered.id, 'telemetry'), { rssiDbm: -60 });
+    await eventually(async () => ((await reasons(registered.id)).at(-1)?.startsWith('online:') ? true : undefined));
+    await api.ok('PATCH', `/api/v1/devices/${registered.id}`, { isActive: false });
+    const got = await eventually(async () => {
+      const all = await reasons(registered.id);
+      return all.at(-1)?.startsWith('offline:') ? all : undefined;
+    });
+    expect(got.at(-1)).toBe('offline:credentials-revoked');
+    client.end(true);
+  });
+
   it('opens an offline alert after the offline delay, and the device coming back resolves it', async () => {
     const registered = await createDevice(api, communityId, 'bin');
     const client = await rawDevice(gateway.mqttUrl, registered);

@@ -198,7 +198,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const deviceAccess = new DeviceAccess({
       credentials,
       forgetDevice: (id) => db.ingest.forgetDevice(id),
-      disconnect: (id) => broker?.disconnectDevice(id) ?? false,
+      disconnect: (id) => {
+        // The status history says why the device went: its credentials, not a will or silence.
+        fleetHealth.credentialsRevoked(id);
+        return broker?.disconnectDevice(id) ?? false;
+      },
       sync: dynsec,
       logger,
     });
