@@ -9,12 +9,36 @@ import { type SimulatorOptions } from './options';
 import { VirtualDevice } from './virtual-device';
 
 /**
- * Where activities would be opened for the check-in terminals. The activities API
- * is issue #5's and not settled yet; until it is, terminals tap without an open
- * activity (acks say no-open-activity). Replace this hook once it exists.
+ * Opens an activity for the run at a site of its own, with every check-in
+ * terminal there (issue #5's API): attendance points, the check-in window
+ * open for the whole run, so a terminal's taps mean check-ins (and repeats
+ * `already-checked-in`) rather than `no-open-activity`. Returns its id, or null
+ * without terminals.
  */
-export type CreateActivitiesHook = (api: AdminClient, population: Population) => Promise<void>;
-export const createActivitiesHook: CreateActivitiesHook = async () => {};
+export type CreateActivitiesHook = (api: AdminClient, population: Population, durationSeconds: number) => Promise<string | null>;
+export const createActivitiesHook: CreateActivitiesHook = async (api, population, durationSeconds) => {
+  const terminals = population.devices.filter((d) => d.kind === 'terminal');
+  if (terminals.length === 0) return null;
+  const community = population.communityId;
+  await api.call('POST', `/communities/${community}/activity-categories/defaults`);
+  const site = await api.call<{ id: string }>('POST', `/communities/${community}/sites`, {
+    name: '模拟活动中心 / simulated centre',
+  });
+  for (const t of terminals) await api.call('PUT', `/sites/${site.id}/terminals/${t.id}`);
+  const minutes = Math.min(1440, Math.ceil(durationSeconds / 60) + 10);
+  const startsAt = new Date();
+  const activity = await api.call<{ id: string }>('POST', '/activities', {
+    communityId: community,
+    siteId: site.id,
+    categoryCode: 'C05-01',
+    title: `模拟活动 / simulated activity ${startsAt.toISOString().slice(0, 16)}`,
+    startsAt: startsAt.toISOString(),
+    endsAt: new Date(startsAt.getTime() + minutes * 60_000).toISOString(),
+    closesAfterMinutes: minutes,
+    policy: { kind: 'attendance', points: 2 },
+  });
+  return activity.id;
+};
 
 export interface FleetContext {
   options: SimulatorOptions;
@@ -67,7 +91,8 @@ export async function runFleet(ctx: FleetContext): Promise<VirtualDevice[]> {
     devices.push(vd);
   }
   await Promise.all(devices.map((d) => d.client.start()));
-  await createActivitiesHook(ctx.api, population);
+  const activityId = await createActivitiesHook(ctx.api, population, options.duration);
+  if (activityId) log(`activity ${activityId} open for the terminals`);
   log(`${devices.length} devices online`);
 
   const residents: ResidentState[] = population.residents.map((r) => ({ resident: r, cardUid: r.cardUid, lostCardUid: null }));

@@ -46,6 +46,7 @@ function banner(gw: RunningGateway, config: GatewayConfig): string[] {
       : `  MQTT (external broker)  ${gw.mqttUrl.replace(/\/\/[^@/]*@/, '//***@')}`,
     `  HTTP API                http://${host}:${gw.httpPort}/api/v1`,
     `  API docs                http://${host}:${gw.httpPort}/api/docs`,
+    `  web pages               http://${host}:${gw.httpPort}/ui/`,
     `  health                  http://${host}:${gw.httpPort}/health`,
     `  database                ${gw.databaseMode === 'embedded' ? `embedded, in ${resolve(config.DATA_DIR)}` : 'PostgreSQL (DATABASE_URL)'}`,
   ];
