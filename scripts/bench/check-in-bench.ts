@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Database, type IngestItem, IngestRepository, openDatabase, repositoriesOver } from '../../libs/persistence/src';
+import { positiveArg } from './cli-args';
 
 /**
  * `node dist/scripts/bench/check-in-bench.js [batch] [rounds]`: terminal taps
@@ -29,16 +30,9 @@ function countingDatabase(db: Database, counts: { statements: number }): Databas
   };
 }
 
-function parsePositive(arg: string | undefined, fallback: number): number {
-  if (arg === undefined) return fallback;
-  const n = Number(arg);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${arg} is not a positive whole number\n${USAGE}`);
-  return n;
-}
-
 async function main(): Promise<void> {
-  const batch = parsePositive(process.argv[2], 200);
-  const rounds = parsePositive(process.argv[3], 60);
+  const batch = positiveArg(process.argv[2], 200, USAGE);
+  const rounds = positiveArg(process.argv[3], 60, USAGE);
   const perResident = Math.ceil((batch * rounds) / RESIDENTS);
   if (perResident > 30)
     throw new Error(`at most ${30 * RESIDENTS} taps (each resident's taps at least 2 min apart within the hour)\n${USAGE}`);

@@ -123,3 +123,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   }
   return { ...FULL, ...(quick ? QUICK : {}), ...explicit } as BenchOptions;
 }
+
+/** A positional count of a bench script (`fallback` when absent); `usage` is shown with a bad one. */
+export function positiveArg(arg: string | undefined, fallback: number, usage: string): number {
+  if (arg === undefined) return fallback;
+  const n = Number(arg);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${arg} is not a positive whole number\n${usage}`);
+  return n;
+}

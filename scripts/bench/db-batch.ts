@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Database, type IngestItem, IngestRepository, openDatabase, repositoriesOver } from '../../libs/persistence/src';
+import { positiveArg } from './cli-args';
 
 /**
  * `node dist/scripts/bench/db-batch.js [batch] [rounds]`: the embedded database
@@ -40,16 +41,9 @@ function timedDatabase(db: Database, spent: Map<string, number>): Database {
   };
 }
 
-function parsePositive(arg: string | undefined, fallback: number): number {
-  if (arg === undefined) return fallback;
-  const n = Number(arg);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${arg} is not a positive whole number\n${USAGE}`);
-  return n;
-}
-
 async function main(): Promise<void> {
-  const batch = parsePositive(process.argv[2], 480);
-  const rounds = parsePositive(process.argv[3], 100);
+  const batch = positiveArg(process.argv[2], 480, USAGE);
+  const rounds = positiveArg(process.argv[3], 100, USAGE);
   const dir = mkdtempSync(join(tmpdir(), 'jifen-dbbench-'));
   const db = await openDatabase({ dataDir: dir });
   try {
