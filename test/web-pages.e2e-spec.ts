@@ -30,6 +30,15 @@ describe('the web pages (served by the gateway, in a real browser)', () => {
     expect((await fetch(`${gateway.baseUrl}/ui/no-such-page.html`)).status).toBe(404);
   });
 
+  it('answers liveness and readiness without a token', async () => {
+    const live = await fetch(`${gateway.baseUrl}/health/live`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toMatchObject({ status: 'alive' });
+    const ready = await fetch(`${gateway.baseUrl}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', broker: true, database: true, subscriptions: true });
+  });
+
   it('GET /api/v1/me names the token holder, and refuses without a token', async () => {
     const me = await fetch(`${gateway.baseUrl}/api/v1/me`, { headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
     expect(me.status).toBe(200);

@@ -51,6 +51,8 @@ export async function startGateway(
     LOG_LEVEL: 'info',
     // The population is made through the API, hundreds of calls in seconds.
     API_RATE_LIMIT_PER_MINUTE: '1000000',
+    // 10,000 devices connect from this one address: the per-address connect limit is for the field.
+    MQTT_CONNECTS_PER_SECOND: '0',
   };
   // Ingest tuning passes through, so settings can be compared run against run.
   for (const name of ['INGEST_MAX_BATCH', 'INGEST_MAX_WAIT_MS', 'INGEST_MAX_QUEUE']) {

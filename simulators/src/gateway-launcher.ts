@@ -46,6 +46,8 @@ export class LaunchedGateway {
         ADMIN_TOKEN: this.adminToken,
         LOG_LEVEL: 'info',
         API_RATE_LIMIT_PER_MINUTE: '1000000',
+        // Every simulated device connects from this one address (a reconnect storm included).
+        MQTT_CONNECTS_PER_SECOND: '0',
         ...this.extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

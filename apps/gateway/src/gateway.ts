@@ -17,6 +17,7 @@ import { WebhookNotifier } from './health/webhook-notifier';
 import { ExpiryJob } from './jobs/expiry.job';
 import { HousekeepingJob } from './jobs/housekeeping.job';
 import { AttendanceCloseJob } from './jobs/attendance-close.job';
+import { ConnectRateLimiter } from './broker/connect-rate';
 import { EmbeddedBroker } from './broker/embedded-broker';
 import { type GatewayConfig, isEmbeddedBroker } from './config/gateway-config';
 import { ApiErrorFilter } from './http/api-error.filter';
@@ -146,6 +147,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         logger,
         deadLetter: (letter) => deadLetters.write(letter),
         onAuthFailure: (failure) => authFailures.record(failure),
+        ...(config.MQTT_CONNECTS_PER_SECOND > 0
+          ? { connectRate: new ConnectRateLimiter(config.MQTT_CONNECTS_PER_SECOND, config.MQTT_CONNECT_BURST) }
+          : {}),
       });
       await broker.start();
       const started = broker;

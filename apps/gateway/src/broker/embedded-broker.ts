@@ -14,6 +14,7 @@ import type { BrokerLink, InboundMessage } from '../ingest/broker-link';
 import type { Logger } from '../logging/logger';
 import type { DeviceCredentials } from '../registry/device-credentials';
 import { type RetainedStore, withRetainedIndex } from './retained-index';
+import { type ConnectRateLimiter } from './connect-rate';
 
 /**
  * Messages above this never reach the gateway: the broker records them and drops
@@ -31,6 +32,8 @@ export interface EmbeddedBrokerOptions {
   deadLetter: (letter: DeadLetterInput) => void;
   /** Sees every refused login (the auth-failure tracker); must not throw. */
   onAuthFailure?: (failure: AuthFailure) => void;
+  /** Connects per remote address; past it a connect is refused before its password is checked. */
+  connectRate?: ConnectRateLimiter;
 }
 
 export class PortInUseError extends Error {
@@ -74,6 +77,27 @@ export class EmbeddedBroker {
   async start(): Promise<void> {
     const { logger } = this.options;
     this.aedes = await Aedes.createBroker({
+      preConnect: (client, packet, done) => {
+        const limiter = this.options.connectRate;
+        const address = remoteAddressOf(client) ?? 'unknown';
+        if (!limiter || limiter.allow(address)) return done(null, true);
+        // A flood from one address: no argon2 time spent on it; the tracker counts it per address (and alerts).
+        logger.debug({ clientId: packet.clientId, address }, 'refused connection: too many connects from this address');
+        try {
+          this.options.onAuthFailure?.({
+            clientId: packet.clientId,
+            username: packet.username ?? null,
+            address,
+            reason: 'connect-flood',
+            at: new Date(),
+            source: 'embedded-broker',
+          });
+        } catch (err) {
+          logger.error({ err }, 'auth-failure observer failed');
+        }
+        // With an error aedes closes the socket at once (without one it would leave it open, unanswered).
+        return done(new Error(`too many connects from ${address}`), false);
+      },
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
           () => done(null, true),

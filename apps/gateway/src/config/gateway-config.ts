@@ -141,6 +141,16 @@ export const gatewayConfigSchema = z.object({
   /** Failed logins per client id or address within the window that raise a repeated-failures event. */
   AUTH_FAILURE_WINDOW_SECONDS: positiveInt('AUTH_FAILURE_WINDOW_SECONDS', 300, 86_400),
   AUTH_FAILURE_THRESHOLD: positiveInt('AUTH_FAILURE_THRESHOLD', 5, 10_000),
+  /** Embedded broker: connects per second from one address after a burst of MQTT_CONNECT_BURST (0: no limit). */
+  MQTT_CONNECTS_PER_SECOND: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ error: 'MQTT_CONNECTS_PER_SECOND must be a number' })
+      .min(0, 'MQTT_CONNECTS_PER_SECOND must be 0 (no limit) or more')
+      .max(1_000_000)
+      .default(20),
+  ),
+  MQTT_CONNECT_BURST: positiveInt('MQTT_CONNECT_BURST', 500, 1_000_000),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -13,6 +13,20 @@ export abstract class HealthProbe {
 export class HealthController {
   constructor(@Inject(HealthProbe) private readonly probe: HealthProbe) {}
 
+  /** Liveness: the process answers (a supervisor restarts it when this stops answering). */
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: 200 while the process answers HTTP, whatever its dependencies' })
+  live() {
+    return { status: 'alive', uptimeSeconds: Math.round(process.uptime()) };
+  }
+
+  /** Readiness, for a load balancer or Kubernetes: the same answer as GET /health. */
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness: 200 only when the broker, the database and the subscriptions are; else 503' })
+  ready(@Res() res: Response) {
+    return this.health(res);
+  }
+
   @Get()
   @ApiOperation({ summary: 'Ready only when the broker, the database and the subscriptions are' })
   async health(@Res() res: Response) {
