@@ -16,6 +16,10 @@ const ROLES: Role[] = ['admin', 'credit_admin', 'credit_collector', 'clerk', 'op
  */
 const ACCESS: Record<string, Role[] | 'public' | 'broker'> = {
   'GET /health': 'public',
+  'GET /health/live': 'public',
+  'GET /health/ready': 'public',
+  // Prometheus scrapes with METRICS_TOKEN or the token of whoever watches the fleet.
+  'GET /metrics': ['operator', 'auditor'],
   // Staff and access: the administrator's work; the auditor reads the audit log.
   'POST /api/v1/staff': [],
   'GET /api/v1/staff': [],
@@ -77,8 +81,14 @@ async function call(
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  // A live stream (server-sent events) never ends: its status is the answer.
+  if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+    await res.body?.cancel();
+    return { status: res.status, headers: res.headers, body: undefined };
+  }
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  const isJson = res.headers.get('content-type')?.includes('json') ?? false;
+  return { status: res.status, headers: res.headers, body: text && isJson ? JSON.parse(text) : text || undefined };
 }
 
 describe(`staff, roles and access — ${modeName}`, () => {

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiExtension, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../../../../libs/domain/src';
@@ -33,6 +33,8 @@ export class MetricsController {
   ) {}
 
   @Get()
+  // Checked here, not by the guard (METRICS_ACCESS may open it); the API docs still show who may call it.
+  @ApiExtension('x-roles', ['admin', 'operator', 'auditor'])
   @ApiOperation({
     summary: 'Prometheus metrics: messages in, acks out by outcome, batch sizes, commit and ack latency, queues, devices, alerts',
   })
