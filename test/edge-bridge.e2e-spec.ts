@@ -282,6 +282,8 @@ describeSerial(`edge bridge on real ptys, ${modeName}`, () => {
 
       // The count was used up: the next tap has none and is not sent; the display asks again.
       keypad.write('coins=3\n');
+      // Taken off the reader for longer than cardGoneMs (400): the next sighting is a new tap, not the same card still held.
+      await new Promise((r) => setTimeout(r, 600));
       await deposit(chain, CARD_7, 500);
       await chain.bridge.waitFor((l) => l.msg.startsWith('tap at the bin without a count'), 10_000, 'refused tap');
       expect(chain.bridge.logLines.some((l) => l.msg === 'keypad line ignored')).toBe(true);
