@@ -205,6 +205,28 @@ describe(`a bin deposit becomes points, exactly once — ${modeName}`, () => {
     expect((await api.ok('GET', `/api/v1/devices/${victim.device.id}`)).eventsByResult).toEqual({});
   });
 
+  itEmbeddedOnly("refuses a retained message on another device's status topic: the victim stays online", async () => {
+    const victim = await createFixture(api);
+    const victimDevice = await connectDevice(victim);
+    await eventually(async () => {
+      const view = await api.ok<{ device: { state: string } }>('GET', `/api/v1/fleet/${victimDevice.id}`);
+      return view.device.state === 'online' ? true : undefined;
+    });
+    const intruder = await connectDevice({ device: await createDevice(api, victim.communityId) });
+    // A forged retained "offline" would otherwise be what every new subscriber reads first.
+    intruder.publishAndForget(deviceTopic(victim.device.id, 'status'), '{"state":"offline"}', true);
+
+    const letters = await eventually(async () => {
+      const list = await deadLettersOf(intruder.id);
+      return list.length > 0 ? list : undefined;
+    });
+    expect(letters[0]).toMatchObject({ topic: deviceTopic(victim.device.id, 'status') });
+    expect(letters[0]!.reason).toMatch(/^topic-not-allowed/);
+    await new Promise((r) => setTimeout(r, 500));
+    const view = await api.ok<{ device: { state: string } }>('GET', `/api/v1/fleet/${victimDevice.id}`);
+    expect(view.device.state).toBe('online');
+  });
+
   itEmbeddedOnly('refuses an inactive device at connect and disconnects it when disabled', async () => {
     const fixture = await createFixture(api);
     const device = await connectDevice(fixture);

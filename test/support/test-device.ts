@@ -114,8 +114,8 @@ export class TestDevice {
   }
 
   /** Publishes without waiting for PUBACK: for publishes the broker refuses by disconnecting. */
-  publishAndForget(topic: string, payload: string): void {
-    this.client.publish(topic, payload, { qos: 1 });
+  publishAndForget(topic: string, payload: string, retain = false): void {
+    this.client.publish(topic, payload, { qos: 1, retain });
   }
 
   waitForAck(eventId: string, timeoutMs = this.options.ackTimeoutMs ?? 20_000): Promise<Ack> {
