@@ -21,9 +21,10 @@ export const createActivitiesHook: CreateActivitiesHook = async (api, population
   if (terminals.length === 0) return null;
   const community = population.communityId;
   await api.call('POST', `/communities/${community}/activity-categories/defaults`);
-  const site = await api.call<{ id: string }>('POST', `/communities/${community}/sites`, {
-    name: '模拟活动中心 / simulated centre',
-  });
+  // A reused community has its site from an earlier run (site names are unique per community).
+  const name = '模拟活动中心 / simulated centre';
+  const { sites } = await api.call<{ sites: { id: string; name: string }[] }>('GET', `/communities/${community}/sites`);
+  const site = sites.find((x) => x.name === name) ?? (await api.call<{ id: string }>('POST', `/communities/${community}/sites`, { name }));
   for (const t of terminals) await api.call('PUT', `/sites/${site.id}/terminals/${t.id}`);
   const minutes = Math.min(1440, Math.ceil(durationSeconds / 60) + 10);
   const startsAt = new Date();
