@@ -1,23 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { type AutoClosePolicy, DomainError, type PointsPolicy, type WeeklyRule, weeklyOccurrences } from '../../../domain/src';
+import { type ActivityRule, DomainError, type WeeklyRule, weeklyOccurrences } from '../../../domain/src';
 import type { Database, SqlQuery } from '../database';
 import type { Prisma } from '../generated/prisma/client';
 import * as SQL from './activity.sql';
 import { type ActivityRow, activityRuleOf } from './check-in-book';
 
-export interface ActivitySettings {
-  siteId: string;
-  categoryCode: string;
-  title: string;
-  opensBeforeMinutes: number;
-  closesAfterMinutes: number;
-  checkOutGraceMinutes: number;
-  capacity: number | null;
-  policy: PointsPolicy;
-  requiresReview: boolean;
-  autoClose: AutoClosePolicy;
-  debounceSeconds: number;
-}
+/** What staff set on an activity: the check-in rule's settings (domain ActivityRule) and its category. */
+export type ActivitySettings = { categoryCode: string } & Pick<
+  ActivityRule,
+  | 'siteId'
+  | 'title'
+  | 'opensBeforeMinutes'
+  | 'closesAfterMinutes'
+  | 'checkOutGraceMinutes'
+  | 'capacity'
+  | 'policy'
+  | 'requiresReview'
+  | 'autoClose'
+  | 'debounceSeconds'
+>;
 
 export interface ActivityRecord extends ActivitySettings {
   id: string;

@@ -20,15 +20,11 @@ export interface FleetDeviceRecord {
   stats: Record<string, unknown>;
 }
 
-export interface HealthSnapshotRow {
-  deviceId: string;
-  state: 'online' | 'offline' | 'unknown';
-  stateChangedAt: Date | null;
-  lastSeenAt: Date | null;
-  lastTelemetry: Record<string, unknown> | null;
-  lastTelemetryAt: Date | null;
-  stats: Record<string, unknown>;
-}
+/** What one flush writes for a device: the health half of its fleet record. */
+export type HealthSnapshotRow = { deviceId: string } & Pick<
+  FleetDeviceRecord,
+  'state' | 'stateChangedAt' | 'lastSeenAt' | 'lastTelemetry' | 'lastTelemetryAt' | 'stats'
+>;
 
 export interface StatusChangeRecord {
   deviceId: string;
