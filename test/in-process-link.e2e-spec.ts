@@ -82,22 +82,40 @@ describe('the embedded broker’s in-process link', () => {
     expect(harness.ready).toMatchObject({ readyBefore: false, readyAfter: true });
   });
 
-  // aedes hands over a socket read's packets together and reads the socket again
-  // only when all of them were taken: a held delivery stops that device.
-  it('reads no more from a device while its last delivery is held, then delivers the rest in order', async () => {
+  // A held delivery (the ingest queue is full) does not hold back aedes: the
+  // device's next messages are handed over at once, in order, and wait in the ingest.
+  it('hands over a device’s next messages in order while one delivery is held', async () => {
     const device = await connect('bin-1');
     const topic = deviceTopic('bin-1', 'events');
     harness.send('hold');
     await new Promise((r) => setTimeout(r, 50));
     await device.publishAsync(topic, 'm1', { qos: 1 });
     await harness.until(() => harness.received.length >= 1, 'the first message');
-    for (let i = 2; i <= 5; i++) void device.publishAsync(topic, `m${i}`, { qos: 1 });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(harness.received).toEqual([`${topic} m1`]);
-
-    harness.send('release');
+    for (let i = 2; i <= 5; i++) await device.publishAsync(topic, `m${i}`, { qos: 1 });
     await harness.until(() => harness.received.length === 5, 'the other four');
     expect(harness.received).toEqual([1, 2, 3, 4, 5].map((i) => `${topic} m${i}`));
+    harness.send('release');
+  });
+
+  // What bounds memory: past PAUSE_ABOVE_PENDING (256) deliveries waiting, a device
+  // that publishes is no longer read; it is read again once they are taken.
+  it('stops reading a device while too many deliveries wait, then delivers the rest in order', async () => {
+    const device = await connect('bin-1');
+    const topic = deviceTopic('bin-1', 'events');
+    harness.send('hold-all');
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 1; i <= 300; i++) void device.publishAsync(topic, `m${i}`, { qos: 1 });
+    await harness.until(() => harness.received.length > 256, 'more than 256 waiting deliveries');
+    await new Promise((r) => setTimeout(r, 200)); // what the paused device's socket held is delivered by now
+    const whilePaused = harness.received.length;
+    for (let i = 301; i <= 310; i++) void device.publishAsync(topic, `m${i}`, { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(harness.received.length).toBe(whilePaused); // the ten late ones wait in the socket
+    expect(whilePaused).toBeLessThan(310);
+
+    harness.send('release');
+    await harness.until(() => harness.received.length === 310, 'every message after the release');
+    expect(harness.received).toEqual(Array.from({ length: 310 }, (_, i) => `${topic} m${i + 1}`));
   });
 
   it('keeps delivering other devices while one device’s delivery is held', async () => {

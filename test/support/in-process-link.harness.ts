@@ -8,7 +8,8 @@ import type { DeviceCredentials } from '../../apps/gateway/src/registry/device-c
  * Runs the embedded broker and its in-process link in a child process (aedes is
  * ESM, which jest cannot load on Node 20) for test/in-process-link.e2e-spec.ts.
  * stdout: one JSON line per fact ({ready}, {received}, {published}).
- * stdin: `hold` (the next delivery waits), `release`, `publish <topic> <payload>`.
+ * stdin: `hold` (the next delivery waits), `hold-all` (every delivery waits), `release`
+ * (releases what waits, ends hold-all), `publish <topic> <payload>`.
  * Every device id is known; its password is `pw-<id>`.
  */
 const credentials = {
@@ -30,20 +31,24 @@ async function main(): Promise<void> {
   const link = broker.inProcessLink();
   const readyBefore = link.isReady;
   let holdNext = false;
-  const held: { release?: () => void } = {};
+  let holdAll = false;
+  const held: (() => void)[] = [];
   await link.start([allDevicesFilter('events')], async (message) => {
     say({ received: { topic: message.topic, payload: message.payload.toString() } });
-    if (holdNext) {
+    if (holdNext || holdAll) {
       holdNext = false;
-      await new Promise<void>((resolve) => (held.release = resolve));
+      await new Promise<void>((resolve) => held.push(resolve));
     }
   });
   say({ ready: { port: broker.port, readyBefore, readyAfter: link.isReady } });
   for await (const line of createInterface({ input: process.stdin })) {
     const [command, topic, payload] = line.split(' ');
     if (command === 'hold') holdNext = true;
-    else if (command === 'release') held.release?.();
-    else if (command === 'publish') {
+    else if (command === 'hold-all') holdAll = true;
+    else if (command === 'release') {
+      holdAll = false;
+      held.splice(0).forEach((release) => release());
+    } else if (command === 'publish') {
       await link.publish(topic!, payload!);
       say({ published: topic });
     }

@@ -265,6 +265,27 @@ describe('GroupCommit', () => {
       await Promise.all(pushes);
       expect(Math.max(...depths)).toBeLessThanOrEqual(3);
     });
+
+    it('queues a push that arrives while others wait behind them, in arrival order', async () => {
+      const h = harness({ maxBatch: 2, maxQueue: 2 });
+      await h.group.push('a');
+      await h.group.push('b'); // taken at once as a full batch
+      await h.group.push('c');
+      await h.group.push('d');
+      const held = [track(h.group.push('e')), track(h.group.push('f'))];
+      expect(h.group.stats.waiting).toBe(2);
+
+      await h.commitNext(); // ['a','b'] done: ['c','d'] taken, 'e' and 'f' admitted
+      // A newcomer now finds room (one slot per admitted item was taken) but must not overtake.
+      const late = track(h.group.push('g'));
+      await h.commitNext();
+      await h.commitNext();
+      await jest.advanceTimersByTimeAsync(1000); // 'g' alone waits maxWaitMs for company
+      await h.commitNext();
+      expect(held.every((p) => p.isDone) && late.isDone).toBe(true);
+      expect(h.batches().flat()).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+      expect(h.group.stats.waiting).toBe(0);
+    });
   });
 
   describe('drain', () => {
@@ -364,7 +385,7 @@ describe('GroupCommit', () => {
       expect(h.batches()).toEqual([items(2, 0), items(2, 2)]);
       await h.commitNext();
       expect(h.errors.map((e) => e.batch)).toEqual([items(2, 0)]);
-      expect(h.group.stats).toEqual({ queued: 0, committed: 2, batches: 1 });
+      expect(h.group.stats).toEqual({ queued: 0, waiting: 0, committed: 2, batches: 1 });
     });
 
     it('still commits items pushed after it', async () => {

@@ -19,7 +19,8 @@ export interface GroupCommitOptions<T> {
 
 export class GroupCommit<T> {
   private queue: T[] = [];
-  private waiters: (() => void)[] = [];
+  /** Items waiting for room, in arrival order: admitted first-come first-served. */
+  private waiters: { item: T; admitted: () => void }[] = [];
   private timer: NodeJS.Timeout | null = null;
   private active = 0;
   private fillWaiters: (() => void)[] = [];
@@ -34,17 +35,41 @@ export class GroupCommit<T> {
   }
 
   get stats() {
-    return { queued: this.queue.length, committed: this.committedTotal, batches: this.batchesTotal };
+    return { queued: this.queue.length, waiting: this.waiters.length, committed: this.committedTotal, batches: this.batchesTotal };
   }
 
-  /** Resolves once the item is queued (not committed): the back-pressure point. */
-  async push(item: T): Promise<void> {
-    while (this.queue.length >= this.options.maxQueue) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+  /** Items waiting for room in the queue (each one's push() has not resolved yet). */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  /**
+   * Resolves once the item is queued (not committed): the back-pressure point.
+   * Items are queued in the order push() was called, also when some had to
+   * wait for room: a later arrival never overtakes a waiting one, so one
+   * device's events are judged in the order they arrived.
+   */
+  push(item: T): Promise<void> {
+    if (this.waiters.length === 0 && this.queue.length < this.options.maxQueue) {
+      this.enqueue(item);
+      return Promise.resolve();
     }
+    return new Promise<void>((admitted) => this.waiters.push({ item, admitted }));
+  }
+
+  private enqueue(item: T): void {
     this.queue.push(item);
     if (this.queue.length >= this.options.maxBatch) this.fillWaiters.slice().forEach((wake) => wake());
     this.schedule();
+  }
+
+  /** Moves waiting items into the room a taken batch left, oldest first. */
+  private admitWaiters(): void {
+    while (this.waiters.length > 0 && this.queue.length < this.options.maxQueue) {
+      const { item, admitted } = this.waiters.shift()!;
+      this.queue.push(item);
+      admitted();
+    }
   }
 
   /** Resolves when a full batch is queued or after maxWaitMs, whichever comes first. */
@@ -63,7 +88,7 @@ export class GroupCommit<T> {
 
   /** Resolves when everything queued so far has been committed. */
   async drain(): Promise<void> {
-    if (this.queue.length === 0 && this.active === 0) return;
+    if (this.queue.length === 0 && this.waiters.length === 0 && this.active === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -106,7 +131,7 @@ export class GroupCommit<T> {
       if (!isFirst && this.queue.length < this.options.maxBatch) await this.fillOrTimeout();
       isFirst = false;
       const batch = this.queue.splice(0, this.options.maxBatch);
-      this.waiters.splice(0, batch.length).forEach((resolve) => resolve());
+      this.admitWaiters();
       try {
         await this.options.commit(batch);
         this.committedTotal += batch.length;

@@ -132,4 +132,64 @@ describe('IngestService', () => {
     expect(letters[0]!.reason).toMatch(/^commit-failed/);
     expect(JSON.parse(letters[0]!.payload.toString()).eventId).toBe('poison');
   });
+
+  describe('resends', () => {
+    it('drops a resend of an event still queued: one commit, one ack', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const { service, log } = harness(async (items) => {
+        await gate;
+        return items.map(ackFor);
+      });
+      await service.receiveEvent(message('bin-1', deposit('r1')));
+      await service.receiveEvent(message('bin-1', deposit('r1'))); // the device resent before its ack came
+      release();
+      await service.drain();
+      expect(log.filter((l) => l.startsWith('commit '))).toEqual(['commit 1']);
+      expect(log.filter((l) => l.startsWith('ack '))).toHaveLength(1);
+      expect(service.stats.resendsDropped).toBe(1);
+    });
+
+    it('answers a resend of an acked event with the same bytes, without the database', async () => {
+      let commits = 0;
+      const { service, log } = harness((items) => {
+        commits++;
+        return Promise.resolve(items.map((i) => ({ ...ackFor(i), ack: `{"eventId":"${ackFor(i).eventId}","n":${commits}}` })));
+      });
+      await service.receiveEvent(message('bin-1', deposit('r2')));
+      await service.drain();
+      await service.receiveEvent(message('bin-1', deposit('r2')));
+      await service.drain();
+      const acks = log.filter((l) => l.startsWith('ack '));
+      expect(commits).toBe(1);
+      expect(acks).toEqual([
+        'ack jifen/v1/devices/bin-1/acks {"eventId":"r2","n":1}',
+        'ack jifen/v1/devices/bin-1/acks {"eventId":"r2","n":1}',
+      ]);
+      expect(service.stats.resendsAnsweredFromMemory).toBe(1);
+    });
+
+    it('judges a resend again when the first copy could not be stored', async () => {
+      let calls = 0;
+      const { service, log, letters } = harness((items) =>
+        ++calls <= 3 ? Promise.reject(new Error('disk full')) : Promise.resolve(items.map(ackFor)),
+      );
+      await service.receiveEvent(message('bin-1', deposit('r3')));
+      await service.drain();
+      expect(letters.map((l) => l.reason)).toEqual([expect.stringMatching(/^commit-failed/)]);
+      await service.receiveEvent(message('bin-1', deposit('r3')));
+      await service.drain();
+      expect(log.filter((l) => l.startsWith('ack '))).toEqual(['ack jifen/v1/devices/bin-1/acks {"eventId":"r3"}']);
+      expect(service.stats.resendsDropped + service.stats.resendsAnsweredFromMemory).toBe(0);
+    });
+
+    it('does not answer another device’s event of the same id from memory', async () => {
+      const { service, log } = harness((items) => Promise.resolve(items.map(ackFor)));
+      await service.receiveEvent(message('bin-1', deposit('same')));
+      await service.drain();
+      await service.receiveEvent(message('bin-2', deposit('same')));
+      await service.drain();
+      expect(log.filter((l) => l.startsWith('commit '))).toEqual(['commit 1', 'commit 1']);
+    });
+  });
 });

@@ -15,6 +15,7 @@ import type { DeadLetterWriter } from './dead-letter.writer';
 import type { DeviceLivenessTracker } from './device-liveness';
 import { GroupCommit } from './group-commit';
 import type { DeviceMessage } from './mqtt-ingest.server';
+import { RecentAcks } from './recent-acks';
 
 export interface AckSink {
   publish(topic: string, payload: string): Promise<void>;
@@ -30,7 +31,15 @@ export interface IngestServiceOptions {
   /** Sees each valid telemetry reading (the BinWatcher: fill alerts, faults); must not throw. */
   telemetryObserver?: { sawTelemetry(deviceId: string, telemetry: Telemetry, at: Date): void; isFull?(deviceId: string): boolean };
   observers?: IngestObserver[];
+  /** Acks kept in memory to answer resends without the database (default DEFAULT_RECENT_ACKS; 0 = none). */
+  recentAcks?: number;
 }
+
+/**
+ * About 20 MB of acks: 8 s of events at 8,000 a second, a device's first
+ * resend comes after 10 s (PROTOCOL.md), later ones find the database.
+ */
+export const DEFAULT_RECENT_ACKS = 65_536;
 
 /**
  * Sees the ingest path without being on it (device health, metrics): called
@@ -48,7 +57,10 @@ export interface IngestObserver {
 interface Queued {
   item: IngestItem;
   message: DeviceMessage;
+  key: string;
 }
+
+const keyOf = (deviceId: string, eventId: string) => `${deviceId}\u0000${eventId}`;
 
 const DEFAULT_RETRY_DELAYS_MS = [50, 200, 1000];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -60,6 +72,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class IngestService {
   private readonly batcher: GroupCommit<Queued>;
   private acksPublished = 0;
+  /** Events queued or being committed: a resend of one of them is dropped, its ack is on the way. */
+  private readonly inFlight = new Set<string>();
+  private readonly recentAcks: RecentAcks;
+  private resendsDropped = 0;
+  private resendsAnsweredFromMemory = 0;
   private readonly retryDelaysMs: readonly number[];
   private readonly telemetryObserver: IngestServiceOptions['telemetryObserver'];
   private readonly observers: IngestObserver[];
@@ -75,6 +92,7 @@ export class IngestService {
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     this.telemetryObserver = options.telemetryObserver;
     this.observers = options.observers ?? [];
+    this.recentAcks = new RecentAcks(options.recentAcks ?? DEFAULT_RECENT_ACKS);
     this.batcher = new GroupCommit<Queued>({
       maxBatch: options.maxBatch,
       maxWaitMs: options.maxWaitMs,
@@ -86,7 +104,12 @@ export class IngestService {
   }
 
   get stats() {
-    return { ...this.batcher.stats, acksPublished: this.acksPublished };
+    return {
+      ...this.batcher.stats,
+      acksPublished: this.acksPublished,
+      resendsDropped: this.resendsDropped,
+      resendsAnsweredFromMemory: this.resendsAnsweredFromMemory,
+    };
   }
 
   /** Resolves when the event is queued; the ack follows the commit. */
@@ -96,8 +119,11 @@ export class IngestService {
     const occurredAt = decoded.ok ? new Date(decoded.value.occurredAt) : undefined;
     for (const o of this.observers) o.eventReceived?.(message.deviceId, message.receivedAt, occurredAt);
     if (decoded.ok) {
+      const key = keyOf(message.deviceId, decoded.value.eventId);
+      if (this.isAnswered(message, decoded.value.eventId, key)) return;
       return this.batcher.push({
         message,
+        key,
         item: {
           kind: 'valid',
           deviceId: message.deviceId,
@@ -110,9 +136,12 @@ export class IngestService {
     const eventId = readableEventId(decoded);
     if (eventId !== null && decoded.error === 'schema') {
       const reason = invalidEventReason(decoded);
+      const key = keyOf(message.deviceId, eventId);
+      if (this.isAnswered(message, eventId, key)) return;
       this.logger.info({ deviceId: message.deviceId, eventId, reason, problem: decoded.message }, 'invalid event: answered rejected');
       return this.batcher.push({
         message,
+        key,
         item: {
           kind: 'invalid',
           deviceId: message.deviceId,
@@ -187,6 +216,37 @@ export class IngestService {
     }
   }
 
+  /**
+   * A resend needs no database work when its event is still queued (the ack
+   * follows that commit) or was answered lately (the same stored bytes go out
+   * again). Under overload most arrivals are such resends: answering them here
+   * keeps the database for new events. Otherwise marks the event in flight.
+   */
+  private isAnswered(message: DeviceMessage, eventId: string, key: string): boolean {
+    if (this.inFlight.has(key)) {
+      this.resendsDropped++;
+      return true;
+    }
+    const ack = this.recentAcks.get(key);
+    if (ack !== undefined) {
+      this.resendsAnsweredFromMemory++;
+      this.publishAck(message.deviceId, eventId, ack, message.receivedAt);
+      return true;
+    }
+    this.inFlight.add(key);
+    return false;
+  }
+
+  private publishAck(deviceId: string, eventId: string, ack: string, receivedAt: Date | undefined): void {
+    this.acks.publish(deviceTopic(deviceId, 'acks'), ack).then(
+      () => {
+        this.acksPublished++;
+        if (receivedAt) for (const o of this.observers) o.ackPublished?.(deviceId, eventId, ack, receivedAt);
+      },
+      (err: unknown) => this.logger.warn({ err, deviceId, eventId }, 'ack not published; the device will resend'),
+    );
+  }
+
   private deadLetter(message: DeviceMessage, reason: string): void {
     this.deadLetters.write({
       topic: message.topic,
@@ -204,36 +264,39 @@ export class IngestService {
    * and an event that fails alone is dead-lettered, unacked: its device resends.
    */
   private async commit(batch: Queued[]): Promise<void> {
+    try {
+      await this.commitOrSplit(batch);
+    } finally {
+      // Answered, dead-lettered or lost: a resend of any of them is judged again (or found in recentAcks).
+      for (const q of batch) this.inFlight.delete(q.key);
+    }
+  }
+
+  private async commitOrSplit(batch: Queued[]): Promise<void> {
     const startedAt = performance.now();
     const acks = await this.commitWithRetries(batch);
-    if (acks !== null) for (const o of this.observers) o.batchCommitted?.(batch.length, (performance.now() - startedAt) / 1000);
     if (acks === null) {
       if (batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
-        await this.commit(batch.slice(0, half));
-        await this.commit(batch.slice(half));
+        await this.commitOrSplit(batch.slice(0, half));
+        await this.commitOrSplit(batch.slice(half));
       } else {
         this.deadLetter(batch[0]!.message, 'commit-failed: the event could not be stored; see the gateway log');
       }
       return;
     }
-    const answered = new Set(acks.map((a) => `${a.deviceId}\u0000${a.eventId}`));
+    for (const o of this.observers) o.batchCommitted?.(batch.length, (performance.now() - startedAt) / 1000);
     const receivedAt = new Map<string, Date>();
-    for (const q of batch) {
-      const eventId = q.item.kind === 'valid' ? q.item.event.eventId : q.item.eventId;
-      const key = `${q.item.deviceId}\u0000${eventId}`;
-      if (!answered.has(key)) this.deadLetter(q.message, 'unknown-device: not in the registry');
-      else if (this.observers.length > 0) receivedAt.set(key, q.message.receivedAt);
-    }
+    for (const q of batch) receivedAt.set(q.key, q.message.receivedAt);
     for (const a of acks) {
-      this.acks.publish(deviceTopic(a.deviceId, 'acks'), a.ack).then(
-        () => {
-          this.acksPublished++;
-          const at = receivedAt.get(`${a.deviceId}\u0000${a.eventId}`);
-          if (at) for (const o of this.observers) o.ackPublished?.(a.deviceId, a.eventId, a.ack, at);
-        },
-        (err: unknown) => this.logger.warn({ err, deviceId: a.deviceId, eventId: a.eventId }, 'ack not published; the device will resend'),
-      );
+      const key = keyOf(a.deviceId, a.eventId);
+      this.recentAcks.remember(key, a.ack);
+      // The first ack of the key removes it: a copy of the event in the same batch gets no receive time twice.
+      const at = receivedAt.get(key);
+      receivedAt.delete(key);
+      this.publishAck(a.deviceId, a.eventId, a.ack, at);
     }
+    // What the repository left out is not in the registry.
+    for (const q of batch) if (receivedAt.has(q.key)) this.deadLetter(q.message, 'unknown-device: not in the registry');
   }
 }
