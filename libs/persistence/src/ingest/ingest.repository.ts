@@ -176,11 +176,11 @@ export class IngestRepository {
 
     const ackByKey = new Map<string, { ack: string; isRepeat: boolean }>();
     if (unique.length > 0) {
-      const stored = await q<{ device_id: string; event_id: string; ack: string | null }>(
+      const stored = await q<{ device_id: string; event_id: string; ack: string }>(
         SQL.SELECT_STORED_ACKS,
         unique.map((i) => ({ device_id: i.deviceId, event_id: eventIdOf(i) })),
       );
-      for (const s of stored) if (s.ack !== null) ackByKey.set(keyOf(s.device_id, s.event_id), { ack: s.ack, isRepeat: true });
+      for (const s of stored) ackByKey.set(keyOf(s.device_id, s.event_id), { ack: s.ack, isRepeat: true });
     }
 
     const fresh = unique.filter((i) => !ackByKey.has(keyOf(i.deviceId, eventIdOf(i))));
