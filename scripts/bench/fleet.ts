@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as hdr from 'hdr-histogram-js';
 import mqtt, { type MqttClient } from 'mqtt';
 import { deviceTopic } from '../../libs/protocol/src';
+import { disableNagle } from '../../libs/protocol/src/device';
 import type { Population } from './admin-api';
 
 /** The default deposit: 3 alkaline (1 point each) + 1 lithium (3 points). */
@@ -186,6 +187,8 @@ export class Fleet {
     client.on('message', (topic, payload) => {
       if (topic === ackTopic) this.onAck(deviceIndex, payload);
     });
+    // As the device client does (libs/protocol/src/device): no Nagle delay on a device's small packets.
+    client.on('connect', () => disableNagle(client));
     return new Promise((resolve, reject) => {
       client.once('connect', () => {
         client.subscribe(ackTopic, { qos: 1 }, (err, granted) => {

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { disableNagle } from '../../../../libs/protocol/src/device';
 import type { Logger } from '../logging/logger';
 
 /** A message from a device topic as the broker handed it over. */
@@ -89,8 +90,7 @@ export class MqttClientLink implements BrokerLink {
       });
       client.on('connect', (connack) => {
         // Small packets both ways (events in, acks out): no Nagle delay.
-        const socket = client.stream as { setNoDelay?: (on: boolean) => void };
-        socket.setNoDelay?.(true);
+        disableNagle(client);
         // A resumed session keeps its subscriptions; a clean one needs them again.
         if (connack.sessionPresent && this.subscribed) return;
         const wanted = Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }]));

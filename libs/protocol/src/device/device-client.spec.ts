@@ -9,6 +9,8 @@ class FakeMqtt extends EventEmitter {
   connected = false;
   published: { topic: string; payload: string; qos?: number; retain?: boolean }[] = [];
   subscriptions: Record<string, { qos: number }> = {};
+  /** The socket: what was asked of Nagle's algorithm on each connect. */
+  readonly stream = { noDelay: [] as boolean[], setNoDelay: (on: boolean) => this.stream.noDelay.push(on), destroy: () => undefined };
   constructor(readonly options: IClientOptions) {
     super();
   }
@@ -88,6 +90,14 @@ describe('DeviceClient', () => {
     expect(String(f.options.will!.payload)).toBe('{"state":"offline"}');
     expect(f.published[0]).toEqual({ topic: `${ROOT}/status`, payload: '{"state":"online"}', qos: 1, retain: true });
     expect(f.subscriptions).toEqual({ [`${ROOT}/acks`]: { qos: 1 }, [`${ROOT}/commands`]: { qos: 1 } });
+    await client.stop();
+  });
+
+  it('turns Nagle’s algorithm off on every connect (a PUBACK must not hold back the next event)', async () => {
+    const { client, fake, started } = makeClient();
+    await started;
+    fake().goOnline(); // a reconnect
+    expect(fake().stream.noDelay).toEqual([true, true]);
     await client.stop();
   });
 
