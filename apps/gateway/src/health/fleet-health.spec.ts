@@ -1,6 +1,6 @@
 import type { FleetDeviceRecord, HealthFlush } from '../../../../libs/persistence/src';
 import type { Logger } from '../logging/logger';
-import { FleetHealth, type HealthAlertSink, type HealthStore } from './fleet-health';
+import { FLUSH_CHUNK, FleetHealth, type HealthAlertSink, type HealthStore } from './fleet-health';
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
 
@@ -24,6 +24,9 @@ const device = (id: string): FleetDeviceRecord => ({
 class FakeStore implements HealthStore {
   flushes: HealthFlush[] = [];
   failNext = false;
+  /** Fails the flush call with this index (0-based, counting every call). */
+  failCall: number | null = null;
+  private calls = 0;
   fleet() {
     return Promise.resolve([device('bin-1')]);
   }
@@ -31,6 +34,7 @@ class FakeStore implements HealthStore {
     return Promise.resolve(id.startsWith('bin-') ? device(id) : null);
   }
   flush(batch: HealthFlush) {
+    if (this.calls++ === this.failCall) return Promise.reject(new Error('database down'));
     if (this.failNext) {
       this.failNext = false;
       return Promise.reject(new Error('database down'));
@@ -99,6 +103,20 @@ describe('FleetHealth', () => {
     await health.flush();
     expect(store.flushes[0]!.statusChanges.map((c) => c.reason)).toEqual(['connected']);
     expect(store.flushes[0]!.snapshots.map((s) => s.state)).toEqual(['online']);
+  });
+
+  it('flushes a large fleet in transactions of FLUSH_CHUNK devices, keeping a failed chunk and the rest for the next flush', async () => {
+    const count = FLUSH_CHUNK * 2 + 7;
+    for (let i = 0; i < count; i++) health.sawTelemetry(`bin-${i}`, { fillPercent: 5 }, new Date(now));
+    await new Promise((resolve) => setImmediate(resolve)); // the registry lookups of new ids
+    for (let i = 0; i < count; i++) health.sawTelemetry(`bin-${i}`, { fillPercent: 6 }, new Date(now));
+    store.failCall = 1; // the second chunk fails
+    await health.flush();
+    expect(store.flushes.map((f) => f.snapshots.length)).toEqual([FLUSH_CHUNK]);
+    await health.flush();
+    const written = store.flushes.flatMap((f) => f.snapshots.map((snap) => snap.deviceId));
+    expect(store.flushes.map((f) => f.snapshots.length)).toEqual([FLUSH_CHUNK, FLUSH_CHUNK, 7]);
+    expect(new Set(written).size).toBe(count);
   });
 
   it('stops tracking a device id the registry does not know', async () => {

@@ -18,6 +18,9 @@ import type { Logger } from '../logging/logger';
 import { RateCounter } from './rate-counter';
 import { TelemetryBuckets } from './telemetry-buckets';
 
+/** Rows of each kind per health-flush transaction (FleetHealth.flush). */
+export const FLUSH_CHUNK = 500;
+
 export type HealthStore = Pick<HealthRepository, 'fleet' | 'fleetDevice' | 'flush' | 'pruneTelemetry'>;
 
 /** What the alert engine is told by health (alert-engine.ts); a fake in the specs. */
@@ -223,7 +226,13 @@ export class FleetHealth {
     }
   }
 
-  /** Writes what changed since the last flush in one transaction; on failure keeps it for the next. */
+  /**
+   * Writes what changed since the last flush, FLUSH_CHUNK rows of each kind per
+   * transaction: 10,000 devices' heartbeats in one transaction held the embedded
+   * database (one transaction at a time) for long enough to stall the ingest's
+   * commits, and with chunks those go in between. What a failed chunk and the
+   * ones after it could not write is kept for the next flush.
+   */
   async flush(): Promise<void> {
     if (this.isFlushing) return;
     this.isFlushing = true;
@@ -231,12 +240,22 @@ export class FleetHealth {
     dirty.forEach((d) => (d.isDirty = false));
     const statusChanges = this.statusChanges.splice(0);
     const samples = this.buckets.take();
+    const chunks = Math.max(1, Math.ceil(Math.max(dirty.length, statusChanges.length, samples.length) / FLUSH_CHUNK));
+    let chunk = 0;
     try {
-      await this.store.flush({ snapshots: dirty.map((d) => this.snapshotRow(d)), statusChanges, samples });
+      for (; chunk < chunks; chunk++) {
+        const part = <T>(rows: T[]) => rows.slice(chunk * FLUSH_CHUNK, (chunk + 1) * FLUSH_CHUNK);
+        await this.store.flush({
+          snapshots: part(dirty).map((d) => this.snapshotRow(d)),
+          statusChanges: part(statusChanges),
+          samples: part(samples),
+        });
+      }
     } catch (err) {
-      dirty.forEach((d) => (d.isDirty = true));
-      this.statusChanges.unshift(...statusChanges);
-      this.logger.error({ err, devices: dirty.length }, 'health flush failed; kept for the next one');
+      const unwritten = chunk * FLUSH_CHUNK;
+      dirty.slice(unwritten).forEach((d) => (d.isDirty = true));
+      this.statusChanges.unshift(...statusChanges.slice(unwritten));
+      this.logger.error({ err, devices: dirty.length - unwritten }, 'health flush failed; kept for the next one');
     } finally {
       this.isFlushing = false;
     }
