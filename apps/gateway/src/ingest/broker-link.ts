@@ -11,10 +11,12 @@ export interface InboundMessage {
 }
 
 /**
- * How the ingest transport reaches the broker. Delivery is one message at a
- * time per call of `deliver`; the next message of the same source waits until
- * the returned promise settles, so a handler that waits for queue space pushes
- * back on the broker and, through it, on the devices.
+ * How the ingest transport reaches the broker. `deliver` resolves once the
+ * ingest has taken the message (there is room in its queue); a link must bound
+ * how many deliveries wait, and so push back on the broker and the devices:
+ * MqttClientLink hands over the next message only when the last one settled;
+ * the embedded broker's in-process link pauses publishing devices past a
+ * bound (EmbeddedBroker.inProcessLink).
  */
 export interface BrokerLink {
   readonly isReady: boolean;
