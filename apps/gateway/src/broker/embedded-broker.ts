@@ -43,10 +43,10 @@ export class PortInUseError extends Error {
   }
 }
 
-/** aedes 1.2's Client has pause() and resume() (they stop and restart socket reads); its typings omit them. */
 /**
- * aedes 1.2's Client: pause() makes it stop reading its socket; resume() reads
- * again only when its count of packets still being handled is zero, and the
+ * aedes 1.2's Client has pause() and resume(); its typings omit them.
+ * pause() makes it stop reading its socket; resume() reads again only when
+ * its count of packets still being handled is zero, and the
  * packets that finished while it was paused were not counted down. So a
  * resumed device whose last packets finished while paused would never be read
  * again (a device waiting for acks sends nothing that would wake it): resuming

@@ -38,11 +38,6 @@ export class GroupCommit<T> {
     return { queued: this.queue.length, waiting: this.waiters.length, committed: this.committedTotal, batches: this.batchesTotal };
   }
 
-  /** Items waiting for room in the queue (each one's push() has not resolved yet). */
-  get waiting(): number {
-    return this.waiters.length;
-  }
-
   /**
    * Resolves once the item is queued (not committed): the back-pressure point.
    * Items are queued in the order push() was called, also when some had to

@@ -81,14 +81,6 @@ interface Attempt {
 const RECENT_ACKS = 20_000;
 
 /**
- * A device's side of protocol v1 (shared/PROTOCOL.md, "What a device does"): own
- * credentials, persistent session, retained online status with an offline last
- * will, QoS 1 subscriptions to acks and commands; every event stored in the
- * outbox before its first publish and published again, same bytes, with backoff
- * until its ack arrives; telemetry on a timer and on change; commands answered.
- * Used by the simulator and the edge bridge.
- */
-/**
  * Turns Nagle's algorithm off on an MQTT client's socket. Device traffic is
  * small packets both ways: with it on, a PUBACK for an ack waited for the TCP
  * ACK of the previous publish (up to the peer's 40 ms delayed ACK) and the
@@ -99,6 +91,14 @@ export function disableNagle(client: Pick<MqttClient, 'stream'>): void {
   (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
 }
 
+/**
+ * A device's side of protocol v1 (shared/PROTOCOL.md, "What a device does"): own
+ * credentials, persistent session, retained online status with an offline last
+ * will, QoS 1 subscriptions to acks and commands; every event stored in the
+ * outbox before its first publish and published again, same bytes, with backoff
+ * until its ack arrives; telemetry on a timer and on change; commands answered.
+ * Used by the simulator and the edge bridge.
+ */
 export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   private client: MqttClient | null = null;
   private readonly policy: ResendPolicy;
