@@ -178,6 +178,12 @@ async function openServer(url: string, options: DatabaseOptions, migrationsDir: 
     const admin = new Pool({ connectionString, max: 1 });
     try {
       await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } catch (err) {
+      // IF NOT EXISTS is not safe against a concurrent CREATE: two replicas starting
+      // together can both miss the schema, and the slower one fails on the catalog's
+      // unique index (23505) or with duplicate_schema (42P06). The schema is there.
+      const code = (err as { code?: string }).code;
+      if (code !== '23505' && code !== '42P06') throw err;
     } finally {
       await admin.end();
     }
