@@ -10,7 +10,8 @@ import { createLogger } from '../../apps/gateway/src/logging/logger';
  * on one machine share it), "ready" once the database is open.
  *
  * Environment: JOB_DATABASE_URL (PostgreSQL, ?schema=) or JOB_DATA_DIR (PGlite),
- * JOB_NAME, JOB_PERIOD_MS, JOB_LEASE_MS, JOB_WORK_MS, JOB_CHECK_MS, JOB_DURATION_MS.
+ * JOB_NAME, JOB_PERIOD_MS, JOB_LEASE_MS, JOB_WORK_MS, JOB_CHECK_MS, JOB_DURATION_MS;
+ * JOB_LIST_ONLY=1 runs nothing and prints the lease rows as they stand.
  */
 const env = (name: string, fallback?: string): string => {
   const v = process.env[name] ?? fallback;
@@ -23,6 +24,10 @@ const say = (fact: Record<string, unknown>) => process.stdout.write(`${JSON.stri
 async function main(): Promise<void> {
   const databaseUrl = process.env['JOB_DATABASE_URL'];
   const p = await openPersistence(databaseUrl ? { databaseUrl, dataDir: '.', poolSize: 2 } : { dataDir: env('JOB_DATA_DIR') });
+  if (process.env['JOB_LIST_ONLY'] === '1') {
+    say({ event: 'leases', leases: await p.jobLeases.list() });
+    return p.close();
+  }
   const workMs = num('JOB_WORK_MS', 50);
   const lease = new JobLease(p.jobLeases, {
     name: env('JOB_NAME', 'test-job'),
