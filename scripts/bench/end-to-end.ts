@@ -1,6 +1,6 @@
 import { AdminApi, createPopulation, ingestCounters } from './admin-api';
 import type { BenchOptions } from './cli-args';
-import { Fleet } from './fleet';
+import { Fleet, MAX_RESEND_MS } from './fleet';
 import { BENCH_ADMIN_TOKEN, type ScaledTarget, startGateway } from './gateway-runner';
 import { HeartbeatFleet } from './heartbeat-fleet';
 import { type PhaseContext, type PhaseResult, runOpenLoop, runSaturation } from './load-runs';
@@ -151,7 +151,10 @@ export async function runEndToEnd(
       );
       fleet.resendAfter(DEVICE_RESEND_MS);
       const resentBefore = fleet.tally.resent;
-      const load = await runOpenLoop({ ...ctx, stallMs: 60_000 }, 'overload', rate, options.overloadSeconds);
+      // Past the broker's queue limit an event is dropped and waits for its device's
+      // next resend, which backs off to 5 minutes: the last ones of a long overload can
+      // go that long without an ack (a 60 s limit failed a healthy scaled run, 6 Dec).
+      const load = await runOpenLoop({ ...ctx, stallMs: MAX_RESEND_MS + 60_000 }, 'overload', rate, options.overloadSeconds);
       fleet.resendAfter(null);
       overload = {
         factor: options.overloadFactor,

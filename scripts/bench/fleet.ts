@@ -11,7 +11,8 @@ export const DEPOSIT_ITEMS = [
   { kind: 'lithium', count: 1 },
 ] as const;
 export const DEPOSIT_POINTS = 6;
-const MAX_RESEND_MS = 5 * 60_000;
+/** PROTOCOL.md: a device's resend interval doubles up to this. */
+export const MAX_RESEND_MS = 5 * 60_000;
 
 interface InFlight {
   deviceIndex: number;
