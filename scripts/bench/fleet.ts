@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import * as hdr from 'hdr-histogram-js';
 import mqtt, { type MqttClient } from 'mqtt';
 import { deviceTopic } from '../../libs/protocol/src';
-import { disableNagle } from '../../libs/protocol/src/device';
+import {
+  DEFAULT_MAX_PUBLISHES_PER_TICK,
+  PROTOCOL_RESEND_POLICY,
+  type ResendPolicy,
+  disableNagle,
+  resendDelayMs,
+} from '../../libs/protocol/src/device';
 import type { Population } from './admin-api';
 
 /** The default deposit: 3 alkaline (1 point each) + 1 lithium (3 points). */
@@ -12,7 +18,7 @@ export const DEPOSIT_ITEMS = [
 ] as const;
 export const DEPOSIT_POINTS = 6;
 /** PROTOCOL.md: a device's resend interval doubles up to this. */
-export const MAX_RESEND_MS = 5 * 60_000;
+export const MAX_RESEND_MS = PROTOCOL_RESEND_POLICY.maxMs;
 
 interface InFlight {
   deviceIndex: number;
@@ -21,7 +27,8 @@ interface InFlight {
   bytes: string;
   /** When the next copy is due if no ack came: 10 s, then doubling up to 5 min (PROTOCOL.md duty 3). */
   resendAt: number;
-  resendAfterMs: number;
+  /** Copies published so far. */
+  publishes: number;
 }
 
 /** What a phase sees of each ack: its device, and the latency it is measuring. */
@@ -108,27 +115,30 @@ export class Fleet {
   }
 
   /**
-   * Devices' duty 3: an event without an ack after `resendMs` is published
-   * again, same bytes, then after twice that, up to 5 minutes. Off (null)
-   * while measuring latency under normal load; on when a broker may drop
-   * messages (overload past its queue limit).
+   * Devices' duty 3, as the device client does it (libs/protocol/src/device): an
+   * event without an ack after `resendMs` is published again, same bytes, then
+   * after twice that, up to 5 minutes, each wait spread by the protocol's jitter;
+   * oldest first, at most DEFAULT_MAX_PUBLISHES_PER_TICK copies per device per
+   * second. Off (null) while measuring latency under normal load; on when a broker
+   * may drop messages (overload past its queue limit).
    */
   resendAfter(resendMs: number | null): void {
     if (this.resendTimer) clearInterval(this.resendTimer);
     this.resendTimer = null;
     if (resendMs === null) return;
     this.resendMs = resendMs;
+    const policy: ResendPolicy = { ...PROTOCOL_RESEND_POLICY, firstMs: resendMs };
     const now = performance.now();
-    for (const f of this.inFlight.values()) {
-      f.resendAfterMs = resendMs;
-      f.resendAt = Math.max(f.resendAt, now + resendMs);
-    }
+    for (const f of this.inFlight.values()) f.resendAt = Math.max(f.resendAt, now + resendDelayMs(policy, 1, Math.random()));
     this.resendTimer = setInterval(() => {
       const now = performance.now();
+      const budget = this.clients.map(() => DEFAULT_MAX_PUBLISHES_PER_TICK);
+      // Map order is sending order: each device's oldest first.
       for (const [key, f] of this.inFlight) {
-        if (now < f.resendAt) continue;
-        f.resendAfterMs = Math.min(MAX_RESEND_MS, f.resendAfterMs * 2);
-        f.resendAt = now + f.resendAfterMs;
+        if (now < f.resendAt || budget[f.deviceIndex]! <= 0) continue;
+        budget[f.deviceIndex]!--;
+        f.publishes++;
+        f.resendAt = now + resendDelayMs(policy, f.publishes, Math.random());
         this.tally.resent++;
         this.resentKeys.add(key);
         this.clients[f.deviceIndex]!.publish(this.eventTopics[f.deviceIndex]!, f.bytes, { qos: 1 });
@@ -161,7 +171,7 @@ export class Fleet {
       startedAt,
       bytes,
       resendAt: now + this.resendMs,
-      resendAfterMs: this.resendMs,
+      publishes: 1,
     });
     this.expectedPoints[residentIndex]! += DEPOSIT_POINTS;
     this.tally.sent++;

@@ -6,6 +6,9 @@ import { deviceTopic } from '../topics';
 import { type Outbox, type OutboxEntry } from './outbox';
 import { PROTOCOL_RESEND_POLICY, type ResendPolicy, resendDelayMs } from './resend-policy';
 
+/** Most publishes per resend scan unless `maxPublishesPerTick` says otherwise. */
+export const DEFAULT_MAX_PUBLISHES_PER_TICK = 1000;
+
 /**
  * Where link faults are injected (the simulator's flaky link). `transmit` gets a
  * thunk that publishes one event; it may call it never (loss), twice (duplicate)
@@ -278,7 +281,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   private publishDue(): void {
     if (!this.isConnected) return;
     const now = Date.now();
-    let budget = this.options.maxPublishesPerTick ?? 1000;
+    let budget = this.options.maxPublishesPerTick ?? DEFAULT_MAX_PUBLISHES_PER_TICK;
     for (const entry of this.options.outbox.entries()) {
       if (budget <= 0) break;
       const attempt = this.attemptFor(entry);
