@@ -1,6 +1,7 @@
 import { AdminApi, createPopulation, ingestCounters } from './admin-api';
 import type { BenchOptions } from './cli-args';
-import { Fleet, MAX_RESEND_MS } from './fleet';
+import { PROTOCOL_RESEND_POLICY } from '../../libs/protocol/src/device';
+import { Fleet } from './fleet';
 import { BENCH_ADMIN_TOKEN, type ScaledTarget, startGateway } from './gateway-runner';
 import { HeartbeatFleet } from './heartbeat-fleet';
 import { type PhaseContext, type PhaseResult, runOpenLoop, runSaturation } from './load-runs';
@@ -154,7 +155,7 @@ export async function runEndToEnd(
       // Past the broker's queue limit an event is dropped and waits for its device's
       // next resend, which backs off to 5 minutes: the last ones of a long overload can
       // go that long without an ack (a 60 s limit failed a healthy scaled run, 6 Dec).
-      const load = await runOpenLoop({ ...ctx, stallMs: MAX_RESEND_MS + 60_000 }, 'overload', rate, options.overloadSeconds);
+      const load = await runOpenLoop({ ...ctx, stallMs: PROTOCOL_RESEND_POLICY.maxMs + 60_000 }, 'overload', rate, options.overloadSeconds);
       fleet.resendAfter(null);
       overload = {
         factor: options.overloadFactor,

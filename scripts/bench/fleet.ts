@@ -17,8 +17,6 @@ export const DEPOSIT_ITEMS = [
   { kind: 'lithium', count: 1 },
 ] as const;
 export const DEPOSIT_POINTS = 6;
-/** PROTOCOL.md: a device's resend interval doubles up to this. */
-export const MAX_RESEND_MS = PROTOCOL_RESEND_POLICY.maxMs;
 
 interface InFlight {
   deviceIndex: number;
@@ -85,7 +83,7 @@ export class Fleet {
   private readonly runTag = randomBytes(3).toString('hex');
   private listener: PhaseListener | null = null;
   private readonly resentKeys = new Set<string>();
-  private resendMs = 10_000;
+  private resendPolicy: ResendPolicy = PROTOCOL_RESEND_POLICY;
   private resendTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -126,8 +124,8 @@ export class Fleet {
     if (this.resendTimer) clearInterval(this.resendTimer);
     this.resendTimer = null;
     if (resendMs === null) return;
-    this.resendMs = resendMs;
     const policy: ResendPolicy = { ...PROTOCOL_RESEND_POLICY, firstMs: resendMs };
+    this.resendPolicy = policy;
     const now = performance.now();
     for (const f of this.inFlight.values()) f.resendAt = Math.max(f.resendAt, now + resendDelayMs(policy, 1, Math.random()));
     this.resendTimer = setInterval(() => {
@@ -170,7 +168,7 @@ export class Fleet {
       residentIndex,
       startedAt,
       bytes,
-      resendAt: now + this.resendMs,
+      resendAt: now + resendDelayMs(this.resendPolicy, 1, Math.random()),
       publishes: 1,
     });
     this.expectedPoints[residentIndex]! += DEPOSIT_POINTS;
