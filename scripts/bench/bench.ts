@@ -30,21 +30,23 @@ function scaledTarget(): ScaledTarget | null {
 async function brokerCeilings(options: BenchOptions, scaled: ScaledTarget | null): Promise<BenchReport['brokerCeiling']> {
   const ceilingOptions = { messages: options.brokerMessages, window: options.brokerWindow, payloadBytes: CEILING_PAYLOAD_BYTES };
   progress(`broker ceiling: ${options.brokerMessages} × ${CEILING_PAYLOAD_BYTES}-byte QoS 1 messages, window ${options.brokerWindow}`);
-  const raw = await startRawAedes();
-  let aedes: CeilingResult;
-  try {
-    aedes = await measureBrokerCeiling('aedes 1.2 (raw, own process)', {
-      ...ceilingOptions,
-      url: raw.url,
-      protocolVersion: 4,
-      brokerPid: raw.pid,
-    });
-  } finally {
-    await raw.stop();
+  let aedes: CeilingResult | null = null;
+  if (options.modes.includes('embedded')) {
+    const raw = await startRawAedes();
+    try {
+      aedes = await measureBrokerCeiling('aedes 1.2 (raw, own process)', {
+        ...ceilingOptions,
+        url: raw.url,
+        protocolVersion: 4,
+        brokerPid: raw.pid,
+      });
+    } finally {
+      await raw.stop();
+    }
+    progress(`broker ceiling: aedes ${aedes.msgsPerSecond.toFixed(0)} msg/s`);
   }
-  progress(`broker ceiling: aedes ${aedes.msgsPerSecond.toFixed(0)} msg/s`);
   let external: CeilingResult | null = null;
-  if (scaled) {
+  if (scaled && options.modes.includes('scaled')) {
     external = await measureBrokerCeiling(`external ${scaled.mqttUrl} (MQTT 5)`, {
       ...ceilingOptions,
       url: scaled.mqttUrl,
@@ -68,6 +70,10 @@ async function main(): Promise<number> {
   const loadAverageBefore = loadavg()[0] ?? 0;
   if (loadAverageBefore > 0.5) progress(`warning: load average ${loadAverageBefore.toFixed(2)} before starting: the machine is busy`);
   const scaled = scaledTarget();
+  if (!scaled && !options.modes.includes('embedded')) {
+    process.stderr.write('--modes scaled needs BENCH_DATABASE_URL and BENCH_MQTT_URL (the PostgreSQL and MQTT broker to run against)\n');
+    return 2;
+  }
   progress(`options ${JSON.stringify(options)}; scaled mode ${scaled ? 'on' : 'off (set BENCH_DATABASE_URL and BENCH_MQTT_URL)'}`);
 
   let ceilings: BenchReport['brokerCeiling'] = { aedes: null, external: null };
@@ -75,8 +81,8 @@ async function main(): Promise<number> {
   let error: string | null = null;
   try {
     if (!options.skipBroker) ceilings = await brokerCeilings(options, scaled);
-    modes.push(await runEndToEnd('embedded', null, options, progress));
-    if (scaled) modes.push(await runEndToEnd('scaled', scaled, options, progress));
+    if (options.modes.includes('embedded')) modes.push(await runEndToEnd('embedded', null, options, progress));
+    if (scaled && options.modes.includes('scaled')) modes.push(await runEndToEnd('scaled', scaled, options, progress));
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
     progress(`error: ${err instanceof Error && err.stack ? err.stack : error}`);

@@ -22,7 +22,12 @@ export interface BenchOptions {
   /** Unacked/undelivered publishes the ceiling publisher keeps in flight. */
   brokerWindow: number;
   quick: boolean;
+  /** Which modes to run; scaled also needs BENCH_DATABASE_URL and BENCH_MQTT_URL. */
+  modes: BenchMode[];
 }
+
+export type BenchMode = 'embedded' | 'scaled';
+const MODES: readonly BenchMode[] = ['embedded', 'scaled'];
 
 const FULL: BenchOptions = {
   events: 50_000,
@@ -40,6 +45,7 @@ const FULL: BenchOptions = {
   brokerMessages: 50_000,
   brokerWindow: 1000,
   quick: false,
+  modes: ['embedded', 'scaled'],
 };
 
 /** A smoke run for CI: the whole bench in well under a minute. */
@@ -87,13 +93,14 @@ export const USAGE = `usage: node dist/scripts/bench/bench.js [options]
   --broker-messages N     messages in the broker-ceiling run (default 50000)
   --broker-window N       publishes in flight in the broker-ceiling run (default 1000)
   --skip-broker           skip the broker-ceiling run
+  --modes A,B             modes to run: embedded, scaled or both (default embedded,scaled)
 Scaled mode too when BENCH_DATABASE_URL and BENCH_MQTT_URL are set.`;
 
 export class UsageError extends Error {}
 
 /** Parses `--name value` and `--name=value`; later flags win over `--quick`'s defaults. */
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
-  const explicit: Partial<Record<keyof BenchOptions, number | boolean | number[]>> = {};
+  const explicit: Partial<Record<keyof BenchOptions, number | boolean | number[] | BenchMode[]>> = {};
   let quick = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -109,6 +116,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         throw new UsageError(`--rates needs whole numbers ≥ 1 separated by commas, got ${JSON.stringify(raw)}\n${USAGE}`);
       }
       explicit.rates = rates;
+    } else if (name === '--modes') {
+      const raw = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+      const modes = (raw ?? '').split(',');
+      if (raw === undefined || modes.some((m) => !MODES.includes(m as BenchMode))) {
+        throw new UsageError(`--modes needs embedded, scaled or embedded,scaled, got ${JSON.stringify(raw)}\n${USAGE}`);
+      }
+      explicit.modes = [...new Set(modes as BenchMode[])];
     } else if (name in NUMERIC) {
       const raw = eq === -1 ? argv[++i] : arg.slice(eq + 1);
       const value = Number(raw);

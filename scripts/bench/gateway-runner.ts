@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -59,7 +59,7 @@ export async function startGateway(
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
-  // To profile the gateway under load: BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+  // To profile the gateway under load: BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (or "--trace-gc" with BENCH_GATEWAY_OUTPUT).
   const nodeArgs = (process.env['BENCH_GATEWAY_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
   let schemaDrop: (() => Promise<void>) | null = null;
   if (scaled) {
@@ -84,6 +84,13 @@ export async function startGateway(
   };
   createInterface({ input: child.stderr! }).on('line', remember);
   const stdout = createInterface({ input: child.stdout! });
+  // The gateway's whole output (logs, --trace-gc lines) to a file: BENCH_GATEWAY_OUTPUT=/tmp/gateway.log.
+  const outputFile = process.env['BENCH_GATEWAY_OUTPUT'];
+  if (outputFile) {
+    const output = createWriteStream(outputFile, { flags: 'a' });
+    child.stdout!.pipe(output);
+    child.stderr!.pipe(output);
+  }
   const ready = await new Promise<{ httpPort: number; mqttPort: number | null }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway not ready in 60 s\n${recent.join('\n')}`)), 60_000);
     // After "ready" this rejects nothing: a settled promise stays settled.
