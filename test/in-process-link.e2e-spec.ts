@@ -1,15 +1,6 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import mqtt, { type MqttClient } from 'mqtt';
 import { deviceTopic } from '../libs/protocol/src';
-
-/**
- * The embedded gateway reads devices through aedes in process, not over an MQTT
- * client: this checks what the ingest path relies on — back-pressure per
- * device, order, only the subscribed filters, QoS 1 acks to the right device.
- */
-const HARNESS = join(__dirname, '..', 'dist', 'test', 'support', 'in-process-link.harness.js');
+import { LineHarness, harnessScript } from './support/line-harness';
 
 interface Fact {
   ready?: { port: number; readyBefore: boolean; readyAfter: boolean };
@@ -18,15 +9,14 @@ interface Fact {
 }
 
 class Harness {
-  readonly facts: Fact[] = [];
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    createInterface({ input: child.stdout }).on('line', (line) => this.facts.push(JSON.parse(line) as Fact));
-  }
+  private constructor(private readonly process: LineHarness<Fact>) {}
 
   static async start(): Promise<Harness> {
-    const h = new Harness(spawn(process.execPath, [HARNESS]));
-    await h.until(() => h.ready !== undefined, 'the harness to start');
-    return h;
+    return new Harness(await LineHarness.start<Fact>(harnessScript('in-process-link'), (f) => f.ready !== undefined));
+  }
+
+  get facts(): Fact[] {
+    return this.process.facts;
   }
 
   get ready() {
@@ -38,22 +28,23 @@ class Harness {
   }
 
   send(line: string): void {
-    this.child.stdin.write(`${line}\n`);
+    this.process.send(line);
   }
 
-  async until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; facts so far: ${JSON.stringify(this.facts)}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+  until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    return this.process.until(condition, what, timeoutMs);
   }
 
   stop(): void {
-    this.child.kill();
+    this.process.stop();
   }
 }
 
+/**
+ * The embedded gateway reads devices through aedes in process, not over an MQTT
+ * client: this checks what the ingest path relies on — back-pressure per
+ * device, order, only the subscribed filters, QoS 1 acks to the right device.
+ */
 describe('the embedded broker’s in-process link', () => {
   let harness: Harness;
   const devices: MqttClient[] = [];

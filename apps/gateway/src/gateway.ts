@@ -322,12 +322,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
     app.connectMicroservice({ strategy: transport });
     await app.startAllMicroservices();
-    // Stop reading from the broker first, then let queued events commit and ack.
+    // Stop reading from the broker first, then let queued events commit and
+    // ack (the link still publishes), then close it.
     cleanups.push(async () => {
-      await transport.close();
+      await transport.stopReceiving();
       await ingest.drain();
       await binWatcher.idle();
       await alertEngine.idle();
+      await transport.close();
     });
 
     try {

@@ -226,6 +226,12 @@ export class EmbeddedBroker {
       paused.clear();
       for (const client of resumed) resumeReading(client); // may deliver (and pause) again at once
     };
+    const stopListening = async () => {
+      ready = false;
+      for (const { filter, listener } of listeners.splice(0)) {
+        await new Promise<void>((resolve) => this.aedes.unsubscribe(filter, listener, resolve));
+      }
+    };
     return {
       get isReady() {
         return ready;
@@ -266,12 +272,9 @@ export class EmbeddedBroker {
             err ? reject(err) : resolve(),
           ),
         ),
-      close: async () => {
-        ready = false;
-        for (const { filter, listener } of listeners.splice(0)) {
-          await new Promise<void>((resolve) => this.aedes.unsubscribe(filter, listener, resolve));
-        }
-      },
+      stopReceiving: stopListening,
+      // Nothing of its own to end: the broker stops with the gateway (stop()).
+      close: stopListening,
     };
   }
 

@@ -31,6 +31,7 @@ export function withFleetRoutes(link: BrokerLink, routes: FleetRoutes): BrokerLi
         return deliver(message);
       }),
     publish: (topic, payload) => link.publish(topic, payload),
+    stopReceiving: () => link.stopReceiving(),
     close: () => link.close(),
   };
 }

@@ -24,6 +24,12 @@ export interface BrokerLink {
   start(filters: readonly string[], deliver: (message: InboundMessage) => Promise<void>): Promise<void>;
   /** Publishes at QoS 1; resolves when the broker has taken the message. */
   publish(topic: string, payload: string): Promise<void>;
+  /**
+   * Hands over no more messages (what the broker had not handed over, it keeps
+   * or gives another replica; devices resend the rest); publishing still works,
+   * so the ingest can drain and ack what it took. Stop this way, then close.
+   */
+  stopReceiving(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,29 +37,65 @@ export interface BrokerLink {
  * An external broker (Mosquitto, EMQX) over MQTT, through mqtt.js:
  * - subscribes at QoS 1 and is ready only once every SUBACK granted QoS 1;
  * - hands packets over through mqtt.js's `handleMessage`, whose callback
- *   releases the next packet (and the PUBACK).
+ *   releases the next packet (and the PUBACK);
+ * - publishes (acks, commands) on a second connection: mqtt.js reads one
+ *   connection's packets in order, so on the subscribing one the PUBACK of an
+ *   ack waits behind every event the broker has already written to it (under
+ *   overload megabytes: acks then pile up in the gateway, README "Speed");
+ * - takes the next message only while fewer than `maxUnconfirmed` of its own
+ *   publishes wait for the broker's PUBACK. A busy broker takes acks slower
+ *   than the gateway makes them; unpaced, 64,000 waited in one overload run
+ *   (250 MB of heap, and mqtt.js reuses a waiting packet id past 65,535, so a
+ *   callback would be lost). Paced, the gateway consumes at the rate the
+ *   broker takes its acks.
  */
 export class MqttClientLink implements BrokerLink {
   private client: MqttClient | null = null;
+  private publisher: MqttClient | null = null;
   private subscribed = false;
+  private receiving = true;
+  /** Publishes the broker has not yet confirmed. */
+  private unconfirmed = 0;
+  /** Handovers waiting for `unconfirmed` to fall back to half the limit. */
+  private waitingForRoom: (() => void)[] = [];
 
   constructor(
     private readonly url: string,
     private readonly clientOptions: IClientOptions,
     private readonly logger: Logger,
-  ) {}
+    readonly maxUnconfirmed = DEFAULT_MAX_UNCONFIRMED_PUBLISHES,
+  ) {
+    if (!Number.isInteger(maxUnconfirmed) || maxUnconfirmed < 1 || maxUnconfirmed > MAX_PACKET_IDS / 2) {
+      throw new RangeError(`maxUnconfirmed must be a whole number from 1 to ${MAX_PACKET_IDS / 2}, got ${maxUnconfirmed}`);
+    }
+  }
+
+  /** How many of this link's publishes await the broker's PUBACK. */
+  get unconfirmedPublishes(): number {
+    return this.unconfirmed;
+  }
 
   get isReady(): boolean {
-    return this.subscribed && this.client?.connected === true;
+    return this.subscribed && this.client?.connected === true && this.publisher?.connected === true;
   }
 
   start(filters: readonly string[], deliver: (message: InboundMessage) => Promise<void>): Promise<void> {
     const { logger } = this;
     const client = mqtt.connect(this.url, { ...this.clientOptions, manualConnect: true });
     this.client = client;
+    const { clientId } = this.clientOptions;
+    const publisher = mqtt.connect(this.url, {
+      ...this.clientOptions,
+      ...(clientId ? { clientId: `${clientId}-out` } : {}),
+      clean: true,
+      manualConnect: true,
+    });
+    this.publisher = publisher;
     let corked: Writable | null = null;
     client.handleMessage = (packet, done) => {
-      // One socket write for the PUBACKs (and acks) of everything one read brought in:
+      // Stopping: neither handed over nor PUBACKed, so the broker still has it.
+      if (!this.receiving) return;
+      // One socket write for the PUBACKs of everything one read brought in:
       // written one by one they cost a writev each, 16 % of the gateway's CPU (scaled bench profile).
       const stream = client.stream as Partial<Writable> | undefined;
       if (corked === null && typeof stream?.cork === 'function') {
@@ -65,15 +107,17 @@ export class MqttClientLink implements BrokerLink {
           writable.uncork();
         });
       }
+      // mqtt.js counts only acks and PINGRESPs as signs of life; a PINGRESP queued
+      // behind a backlog of events arrived too late, and the connection was dropped
+      // twice in one overload run (every in-flight event lost, resent by the devices).
+      client.reschedulePing();
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      deliver({ topic: packet.topic, payload, isRetained: packet.retain === true }).then(
-        () => done(),
-        (err: unknown) => {
-          // Never throw across the wire: log, and let the device's resend retry it.
-          logger.error({ err, topic: packet.topic }, 'device message handler failed');
-          done();
-        },
-      );
+      const release = () => (this.unconfirmed < this.maxUnconfirmed ? done() : this.waitingForRoom.push(done));
+      deliver({ topic: packet.topic, payload, isRetained: packet.retain === true }).then(release, (err: unknown) => {
+        // Never throw across the wire: log, and let the device's resend retry it.
+        logger.error({ err, topic: packet.topic }, 'device message handler failed');
+        release();
+      });
     };
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -85,6 +129,15 @@ export class MqttClientLink implements BrokerLink {
       client.on('error', (err) => {
         logger.error({ err: err.message }, 'MQTT client error');
         fail(err);
+      });
+      publisher.on('error', (err) => {
+        logger.error({ err: err.message }, 'MQTT publishing connection error');
+        fail(err);
+      });
+      publisher.on('connect', () => disableNagle(publisher));
+      publisher.on('close', () => {
+        // Acks wait in mqtt.js meanwhile; the intake stops once maxUnconfirmed do.
+        if (this.publisher === publisher) logger.warn('MQTT publishing connection to the broker closed; reconnecting');
       });
       client.on('close', () => {
         if (this.subscribed) logger.warn('MQTT connection to the broker closed; reconnecting');
@@ -110,20 +163,57 @@ export class MqttClientLink implements BrokerLink {
           }
         });
       });
+      // What is published before it connects waits in mqtt.js and goes out on connect.
+      publisher.connect();
       client.connect();
     });
   }
 
   publish(topic: string, payload: string): Promise<void> {
-    const client = this.client;
-    if (!client) return Promise.reject(new Error('MQTT link is not started'));
-    return new Promise((resolve, reject) => client.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    const publisher = this.publisher;
+    if (!publisher) return Promise.reject(new Error('MQTT link is not started'));
+    this.unconfirmed += 1;
+    return new Promise((resolve, reject) =>
+      publisher.publish(topic, payload, { qos: 1 }, (err) => {
+        this.unconfirmed -= 1;
+        if (this.unconfirmed <= this.maxUnconfirmed / 2) this.releaseWaiting();
+        if (err) reject(err);
+        else resolve();
+      }),
+    );
   }
 
-  async close(): Promise<void> {
+  private releaseWaiting(): void {
+    if (this.waitingForRoom.length === 0) return;
+    const waiting = this.waitingForRoom;
+    this.waitingForRoom = [];
+    for (const done of waiting) done();
+  }
+
+  async stopReceiving(): Promise<void> {
+    this.receiving = false;
     this.subscribed = false;
     const client = this.client;
     this.client = null;
+    this.releaseWaiting();
+    // The subscribing connection publishes nothing, so ending it waits for nothing.
     if (client) await client.endAsync();
   }
+
+  /** Ends both connections; the publishing one after the broker confirmed what it was sent. */
+  async close(): Promise<void> {
+    await this.stopReceiving();
+    const publisher = this.publisher;
+    this.publisher = null;
+    if (publisher) await publisher.endAsync();
+  }
 }
+
+/** MQTT packet identifiers are 16-bit: a client has at most 65,535 in use at once. */
+const MAX_PACKET_IDS = 65_536;
+
+/**
+ * One group-commit queue's worth (INGEST_MAX_QUEUE's default): steady load
+ * keeps at most one batch (512) waiting, so only an overloaded broker reaches it.
+ */
+export const DEFAULT_MAX_UNCONFIRMED_PUBLISHES = 4096;

@@ -52,6 +52,11 @@ export class MqttIngestServer extends Server implements CustomTransportStrategy 
     return this.link.publish(topic, payload);
   }
 
+  /** Takes no more device messages; publish still works (BrokerLink.stopReceiving). */
+  stopReceiving(): Promise<void> {
+    return this.link.stopReceiving();
+  }
+
   close(): Promise<void> {
     return this.link.close();
   }
