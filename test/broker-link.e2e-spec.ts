@@ -1,5 +1,7 @@
+import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
+import mqttPacket, { type Packet } from 'mqtt-packet';
 import { MqttClientLink } from '../apps/gateway/src/ingest/broker-link';
 import { createLogger } from '../apps/gateway/src/logging/logger';
 import { LineHarness, harnessScript } from './support/line-harness';
@@ -110,4 +112,89 @@ describe('MqttClientLink (external broker)', () => {
     expect(() => make(40_000)).toThrow(/got 40000/);
     expect(make(32_768).maxUnconfirmed).toBe(32_768);
   });
+
+  it('keeps its subscribing connection while events arrive, though the broker answers no ping on it', async () => {
+    const broker = await streamingBroker();
+    try {
+      const received: string[] = [];
+      const link = new MqttClientLink(
+        broker.url,
+        { clientId: 'gw-keepalive', protocolVersion: 4, clean: true, reconnectPeriod: 0, keepalive: 1 },
+        createLogger('silent'),
+      );
+      links.push(link);
+      await link.start(['dev/+/events'], async (message) => {
+        received.push(message.payload.toString());
+      });
+      // Keepalive 1 s: mqtt.js pings after 1 s without signs of life and gives up 0.5 s later.
+      await sleep(3000);
+      expect(received.length).toBeGreaterThan(10);
+      expect(broker.unansweredPings).toBe(0);
+      expect(broker.connects.filter((id) => id === 'gw-keepalive')).toHaveLength(1);
+      expect(link.isReady).toBe(true);
+    } finally {
+      await Promise.all(links.splice(0).map((link) => link.close()));
+      await broker.close();
+    }
+  });
 });
+
+/**
+ * A broker that streams an event to every subscriber each 100 ms and answers
+ * PINGREQ only on publishing connections (client id ending in -out), as a busy
+ * broker whose PINGRESP sits behind a backlog of events would seem to.
+ */
+async function streamingBroker() {
+  const connects: string[] = [];
+  let unansweredPings = 0;
+  const timers = new Set<NodeJS.Timeout>();
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const send = (packet: Packet) => socket.write(mqttPacket.generate(packet));
+    let clientId = '';
+    let timer: NodeJS.Timeout | undefined;
+    parser.on('packet', (packet) => {
+      if (packet.cmd === 'connect') {
+        clientId = packet.clientId;
+        connects.push(clientId);
+        send({ cmd: 'connack', returnCode: 0, sessionPresent: false });
+      } else if (packet.cmd === 'subscribe') {
+        send({ cmd: 'suback', messageId: packet.messageId, granted: packet.subscriptions.map(() => 1) });
+        let n = 0;
+        timer = setInterval(() => {
+          n += 1;
+          send({ cmd: 'publish', topic: 'dev/d1/events', payload: `event-${n}`, qos: 1, messageId: n, retain: false, dup: false });
+        }, 100);
+        timers.add(timer);
+      } else if (packet.cmd === 'pingreq') {
+        if (clientId.endsWith('-out')) send({ cmd: 'pingresp' });
+        else unansweredPings += 1;
+      } else if (packet.cmd === 'disconnect') {
+        socket.end();
+      }
+    });
+    socket.on('data', (chunk) => parser.parse(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      if (timer) {
+        clearInterval(timer);
+        timers.delete(timer);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connects,
+    get unansweredPings() {
+      return unansweredPings;
+    },
+    close: async () => {
+      for (const timer of timers) clearInterval(timer);
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
