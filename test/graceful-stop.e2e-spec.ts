@@ -42,7 +42,7 @@ describe(`a gateway stopped with events queued — ${modeName}`, () => {
       protocolVersion: isScaled ? 5 : 4,
     });
 
-    const count = 20;
+    const count = 200;
     const acked: Promise<Ack>[] = [];
     for (let i = 0; i < count; i++) acked.push(device.send(device.deposit(resident.cardUid, { items: [{ kind: 'button', count: 1 }] })));
     await eventually(

@@ -72,6 +72,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class IngestService {
   private readonly batcher: GroupCommit<Queued>;
   private acksPublished = 0;
+  /** Acks handed to the broker link and not yet settled; drain() waits for them. */
+  private acksUnsettled = 0;
+  private acksSettledWaiters: (() => void)[] = [];
   /** Events queued or being committed: a resend of one of them is dropped, its ack is on the way. */
   private readonly inFlight = new Set<string>();
   private readonly recentAcks: RecentAcks;
@@ -196,9 +199,11 @@ export class IngestService {
     return this.repository.forgetTerminalSite(deviceId);
   }
 
+  /** Commits what is queued and waits until the broker has taken every ack (a stop must not cut them off). */
   async drain(): Promise<void> {
     await this.batcher.drain();
     await this.deadLetters.flush();
+    if (this.acksUnsettled > 0) await new Promise<void>((resolve) => this.acksSettledWaiters.push(resolve));
   }
 
   private async commitWithRetries(batch: Queued[]): Promise<IngestAck[] | null> {
@@ -238,13 +243,20 @@ export class IngestService {
   }
 
   private publishAck(deviceId: string, eventId: string, ack: string, receivedAt: Date | undefined): void {
-    this.acks.publish(deviceTopic(deviceId, 'acks'), ack).then(
-      () => {
-        this.acksPublished++;
-        if (receivedAt) for (const o of this.observers) o.ackPublished?.(deviceId, eventId, ack, receivedAt);
-      },
-      (err: unknown) => this.logger.warn({ err, deviceId, eventId }, 'ack not published; the device will resend'),
-    );
+    this.acksUnsettled++;
+    this.acks
+      .publish(deviceTopic(deviceId, 'acks'), ack)
+      .then(
+        () => {
+          this.acksPublished++;
+          if (receivedAt) for (const o of this.observers) o.ackPublished?.(deviceId, eventId, ack, receivedAt);
+        },
+        (err: unknown) => this.logger.warn({ err, deviceId, eventId }, 'ack not published; the device will resend'),
+      )
+      .finally(() => {
+        if (--this.acksUnsettled > 0) return;
+        for (const resolve of this.acksSettledWaiters.splice(0)) resolve();
+      });
   }
 
   private deadLetter(message: DeviceMessage, reason: string): void {
