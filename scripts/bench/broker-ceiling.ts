@@ -50,8 +50,17 @@ export async function startRawAedes(): Promise<RawBroker> {
   return { url: `mqtt://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopChild(child) };
 }
 
-function connect(url: string, protocolVersion: 4 | 5, clientId: string): Promise<MqttClient> {
-  const client = mqtt.connect(url, { clientId, protocolVersion, clean: true, reconnectPeriod: 0, connectTimeout: 5000 });
+/** A connected bench client; with `sessionExpirySeconds` (MQTT 5) its session outlives the connection. */
+export function connect(url: string, protocolVersion: 4 | 5, clientId: string, sessionExpirySeconds?: number): Promise<MqttClient> {
+  const persistent = sessionExpirySeconds !== undefined;
+  const client = mqtt.connect(url, {
+    clientId,
+    protocolVersion,
+    clean: !persistent,
+    ...(persistent ? { properties: { sessionExpiryInterval: sessionExpirySeconds } } : {}),
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+  });
   return new Promise((resolve, reject) => {
     client.once('connect', () => resolve(client));
     client.once('error', reject);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import { connect } from './broker-ceiling';
 import { readMemory } from './process-stats';
 
 /**
@@ -46,21 +47,6 @@ function parseArgs(argv: string[]): QueueOptions {
   return options;
 }
 
-function connect(url: string, clientId: string, persistent: boolean): Promise<MqttClient> {
-  const client = mqtt.connect(url, {
-    clientId,
-    protocolVersion: 5,
-    clean: !persistent,
-    properties: persistent ? { sessionExpiryInterval: 3600 } : {},
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-  });
-  return new Promise((resolve, reject) => {
-    client.once('connect', () => resolve(client));
-    client.once('error', reject);
-  });
-}
-
 const log = (line: string) => process.stderr.write(`[broker-queue] ${line}\n`);
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -93,12 +79,12 @@ async function main(): Promise<void> {
   const topic = `bench/${tag}/queue`;
   const subscriberId = `bench-queue-sub-${tag}`;
 
-  const first = await connect(options.url, subscriberId, true);
+  const first = await connect(options.url, 5, subscriberId, 3600);
   await first.subscribeAsync(topic, { qos: 1 });
   await first.endAsync();
   const before = options.pid ? readMemory(options.pid).rssBytes : 0;
 
-  const publisher = await connect(options.url, `bench-queue-pub-${tag}`, false);
+  const publisher = await connect(options.url, 5, `bench-queue-pub-${tag}`);
   const publishSeconds = await publishAll(publisher, topic, options);
   await publisher.endAsync();
   const after = options.pid ? readMemory(options.pid).rssBytes : 0;
