@@ -55,7 +55,13 @@ export async function startGateway(
     MQTT_CONNECTS_PER_SECOND: '0',
   };
   // Ingest tuning passes through, so settings can be compared run against run.
-  for (const name of ['INGEST_MAX_BATCH', 'INGEST_MAX_WAIT_MS', 'INGEST_MAX_QUEUE', 'INGEST_CONCURRENCY']) {
+  for (const name of [
+    'INGEST_MAX_BATCH',
+    'INGEST_MAX_WAIT_MS',
+    'INGEST_MAX_QUEUE',
+    'INGEST_CONCURRENCY',
+    'MQTT_MAX_UNCONFIRMED_PUBLISHES',
+  ]) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }

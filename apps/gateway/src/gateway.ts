@@ -53,6 +53,8 @@ export interface RunningGateway {
   databaseMode: Persistence['mode'];
   adminToken: AdminTokenState;
   migrationsApplied: string[];
+  /** Scaled mode: the next device message waits while this many acks and commands await the external broker; null when embedded. */
+  maxUnconfirmedPublishes: number | null;
   stop(): Promise<void>;
 }
 
@@ -186,6 +188,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
             password: config.MQTT_PASSWORD,
           },
           logger,
+          config.MQTT_MAX_UNCONFIRMED_PUBLISHES,
         );
     // Fleet traffic (command results, provisioning requests) is taken off the link before the ingest sees it.
     const fleetRoutes = {
@@ -363,6 +366,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       databaseMode: db.mode,
       adminToken,
       migrationsApplied: db.migrations.applied,
+      maxUnconfirmedPublishes: deviceLink instanceof MqttClientLink ? deviceLink.maxUnconfirmed : null,
       stop,
     };
   } catch (err) {

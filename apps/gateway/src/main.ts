@@ -113,6 +113,7 @@ async function main(): Promise<void> {
       mqttPort: gateway.mqttPort,
       databaseMode: gateway.databaseMode,
       migrationsApplied: gateway.migrationsApplied,
+      ...(gateway.maxUnconfirmedPublishes === null ? {} : { maxUnconfirmedPublishes: gateway.maxUnconfirmedPublishes }),
     },
     'gateway ready',
   );

@@ -63,6 +63,10 @@ describe('loadGatewayConfig', () => {
       });
     });
 
+    it('paces a scaled replica at 4,096 publishes awaiting the broker', () => {
+      expect(config().MQTT_MAX_UNCONFIRMED_PUBLISHES).toBe(4096);
+    });
+
     it('ignores variables it does not know', () => {
       expect(loadGatewayConfig({ PATH: '/usr/bin', HOME: '/root' })).toEqual(config());
     });
@@ -82,6 +86,12 @@ describe('loadGatewayConfig', () => {
       expect(problemFor({ DATABASE_STATEMENT_TIMEOUT_MS: '-1' }, 'DATABASE_STATEMENT_TIMEOUT_MS')).toMatch(/0 \(no limit\) or more/);
       expect(problemFor({ DATABASE_LOCK_TIMEOUT_MS: '2.5' }, 'DATABASE_LOCK_TIMEOUT_MS')).toMatch(/whole number/);
       expect(problemFor({ DATABASE_TRANSACTION_ATTEMPTS: '0' }, 'DATABASE_TRANSACTION_ATTEMPTS')).toMatch(/at least 1/);
+    });
+
+    it('bounds the publishes awaiting the broker by what 16-bit packet ids leave room for', () => {
+      expect(loadGatewayConfig({ MQTT_MAX_UNCONFIRMED_PUBLISHES: '32768' }).MQTT_MAX_UNCONFIRMED_PUBLISHES).toBe(32_768);
+      expect(problemFor({ MQTT_MAX_UNCONFIRMED_PUBLISHES: '32769' }, 'MQTT_MAX_UNCONFIRMED_PUBLISHES')).toMatch(/at most 32768/);
+      expect(problemFor({ MQTT_MAX_UNCONFIRMED_PUBLISHES: '0' }, 'MQTT_MAX_UNCONFIRMED_PUBLISHES')).toMatch(/at least 1/);
     });
 
     it('accepts broker and PostgreSQL URLs', () => {

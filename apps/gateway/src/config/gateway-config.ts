@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_UNCONFIRMED_PUBLISHES, MAX_UNCONFIRMED_PUBLISHES } from '../ingest/publish-pacing';
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 
@@ -55,6 +56,12 @@ export const gatewayConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/, 'MQTT_SHARE_GROUP must be 1-32 letters, digits, - or _')
     .default('jifen'),
+  /** Scaled mode: the next device message is taken only while fewer of the gateway's publishes (acks, commands) await the broker. */
+  MQTT_MAX_UNCONFIRMED_PUBLISHES: positiveInt(
+    'MQTT_MAX_UNCONFIRMED_PUBLISHES',
+    DEFAULT_MAX_UNCONFIRMED_PUBLISHES,
+    MAX_UNCONFIRMED_PUBLISHES,
+  ),
   DATABASE_URL: z.preprocess(
     emptyAsUndefined,
     z

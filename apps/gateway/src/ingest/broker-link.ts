@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { disableNagle } from '../../../../libs/protocol/src/device';
 import type { Logger } from '../logging/logger';
+import { DEFAULT_MAX_UNCONFIRMED_PUBLISHES, MAX_UNCONFIRMED_PUBLISHES } from './publish-pacing';
 
 /** A message from a device topic as the broker handed it over. */
 export interface InboundMessage {
@@ -64,8 +65,8 @@ export class MqttClientLink implements BrokerLink {
     private readonly logger: Logger,
     readonly maxUnconfirmed = DEFAULT_MAX_UNCONFIRMED_PUBLISHES,
   ) {
-    if (!Number.isInteger(maxUnconfirmed) || maxUnconfirmed < 1 || maxUnconfirmed > MAX_PACKET_IDS / 2) {
-      throw new RangeError(`maxUnconfirmed must be a whole number from 1 to ${MAX_PACKET_IDS / 2}, got ${maxUnconfirmed}`);
+    if (!Number.isInteger(maxUnconfirmed) || maxUnconfirmed < 1 || maxUnconfirmed > MAX_UNCONFIRMED_PUBLISHES) {
+      throw new RangeError(`maxUnconfirmed must be a whole number from 1 to ${MAX_UNCONFIRMED_PUBLISHES}, got ${maxUnconfirmed}`);
     }
   }
 
@@ -206,12 +207,3 @@ export class MqttClientLink implements BrokerLink {
     if (publisher) await publisher.endAsync();
   }
 }
-
-/** MQTT packet identifiers are 16-bit: a client has at most 65,535 in use at once. */
-const MAX_PACKET_IDS = 65_536;
-
-/**
- * One group-commit queue's worth (INGEST_MAX_QUEUE's default): steady load
- * keeps at most one batch (512) waiting, so only an overloaded broker reaches it.
- */
-export const DEFAULT_MAX_UNCONFIRMED_PUBLISHES = 4096;
