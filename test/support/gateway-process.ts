@@ -31,6 +31,8 @@ export class GatewayProcess {
   mqttPort: number | null = null;
   stdout = '';
   stderr = '';
+  /** The fields of the last start's "gateway ready" log line. */
+  ready: Record<string, unknown> = {};
   private exited: Promise<ExitResult> = Promise.resolve({ code: null, signal: null, stdout: '', stderr: '' });
 
   private constructor(
@@ -123,9 +125,9 @@ export class GatewayProcess {
       createInterface({ input: child.stdout }).on('line', (line) => {
         this.stdout += `${line}\n`;
         if (!line.includes('"gateway ready"')) return;
-        const ready = JSON.parse(line) as { httpPort: number; mqttPort: number | null };
-        this.httpPort = ready.httpPort;
-        this.mqttPort = ready.mqttPort;
+        this.ready = JSON.parse(line) as Record<string, unknown>;
+        this.httpPort = this.ready['httpPort'] as number;
+        this.mqttPort = this.ready['mqttPort'] as number | null;
         clearTimeout(timer);
         // stderr is another pipe: let the banner written before the ready line arrive too.
         void this.bannerSeen(5000).then(resolve, resolve);
