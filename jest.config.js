@@ -26,7 +26,7 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{apps,libs,devices,simulators}/**/*.spec.ts'],
+      testMatch: ['<rootDir>/{apps,libs,devices,simulators,scripts}/**/*.spec.ts'],
     },
     {
       ...common,

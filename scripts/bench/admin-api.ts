@@ -6,6 +6,10 @@ export class AdminApi {
   ) {}
 
   async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    return JSON.parse(await this.text(method, path, body)) as T;
+  }
+
+  async text(method: 'GET' | 'POST', path: string, body?: unknown): Promise<string> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -13,7 +17,7 @@ export class AdminApi {
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${path} -> ${res.status} ${text}`);
-    return JSON.parse(text) as T;
+    return text;
   }
 }
 
@@ -92,6 +96,15 @@ export async function ingestCounters(api: AdminApi): Promise<IngestCounters | nu
     return typeof ingest?.committed === 'number' && typeof ingest.batches === 'number'
       ? { committed: ingest.committed, batches: ingest.batches }
       : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The gateway's /metrics text (Prometheus format), or null if it cannot be read. */
+export async function metricsText(api: AdminApi): Promise<string | null> {
+  try {
+    return await api.text('GET', '/metrics');
   } catch {
     return null;
   }

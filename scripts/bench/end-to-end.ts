@@ -1,4 +1,4 @@
-import { AdminApi, createPopulation, ingestCounters } from './admin-api';
+import { AdminApi, createPopulation, ingestCounters, metricsText } from './admin-api';
 import type { BenchOptions } from './cli-args';
 import { PROTOCOL_RESEND_POLICY } from '../../libs/protocol/src/device';
 import { Fleet } from './fleet';
@@ -97,6 +97,7 @@ export async function runEndToEnd(
       stallMs: 30_000,
       progress: (l: string) => progress(`${mode} ${l}`),
       ingestCounters: () => ingestCounters(api),
+      gatewayMetrics: () => metricsText(api),
     };
     const saturation = await runSaturation(ctx, options.events, options.window);
     progress(`${mode}: ${saturation.ackedPerSecond.toFixed(0)} events/s, p99 ${saturation.latency.p99Ms} ms; verifying the ledger`);

@@ -1,6 +1,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import type { IngestCounters } from './admin-api';
 import { type Fleet, newLatencyHistogram } from './fleet';
+import { type GatewayLatency, histogramFrom, observedBetween, summarizeBuckets } from './gateway-histogram';
 import { CpuMeter, RssSampler, readMachineBusySeconds } from './process-stats';
 
 export interface LatencySummary {
@@ -28,7 +29,17 @@ export interface PhaseResult {
   /** Group-commit transactions during the phase and their mean size, from /health. */
   commitBatches: number | null;
   meanBatchSize: number | null;
+  /**
+   * The gateway's own figures for the phase (its /metrics): from an event's
+   * arrival to the broker taking its ack, and each group commit. Null when the
+   * gateway's metrics could not be read.
+   */
+  gatewayAckLatency: GatewayLatency | null;
+  gatewayCommitLatency: GatewayLatency | null;
 }
+
+const ACK_HISTOGRAM = 'jifen_ack_latency_seconds';
+const COMMIT_HISTOGRAM = 'jifen_ingest_commit_seconds';
 
 export interface PhaseContext {
   fleet: Fleet;
@@ -37,6 +48,15 @@ export interface PhaseContext {
   stallMs: number;
   progress: (line: string) => void;
   ingestCounters: () => Promise<IngestCounters | null>;
+  /** The gateway's /metrics text, or null. */
+  gatewayMetrics: () => Promise<string | null>;
+}
+
+/** One histogram of the gateway over a phase, from its /metrics before and after. */
+function gatewayFigures(before: string | null, after: string | null, name: string): GatewayLatency | null {
+  const end = after === null ? null : histogramFrom(after, name);
+  if (!end) return null;
+  return summarizeBuckets(observedBetween(before === null ? null : histogramFrom(before, name), end));
 }
 
 const ms = (us: number) => Math.round(us / 10) / 100;
@@ -70,6 +90,7 @@ async function runPhase(
   const { fleet } = ctx;
   const histogram = newLatencyHistogram();
   const countersBefore = await ctx.ingestCounters();
+  const metricsBefore = await ctx.gatewayMetrics();
   const gatewayCpu = new CpuMeter(ctx.gatewayPid);
   const benchCpu = new CpuMeter();
   const machineBusyBefore = readMachineBusySeconds();
@@ -115,6 +136,7 @@ async function runPhase(
   const otherCpuSeconds = Math.max(0, readMachineBusySeconds() - machineBusyBefore - gatewayCpuSeconds - benchCpuSeconds);
   const gatewayMaxRssBytes = rss.maxRssBytes;
   const countersAfter = await ctx.ingestCounters();
+  const metricsAfter = await ctx.gatewayMetrics();
   const commitBatches = countersBefore && countersAfter ? countersAfter.batches - countersBefore.batches : null;
   return {
     events,
@@ -130,6 +152,8 @@ async function runPhase(
     commitBatches,
     meanBatchSize:
       commitBatches && countersBefore && countersAfter ? (countersAfter.committed - countersBefore.committed) / commitBatches : null,
+    gatewayAckLatency: gatewayFigures(metricsBefore, metricsAfter, ACK_HISTOGRAM),
+    gatewayCommitLatency: gatewayFigures(metricsBefore, metricsAfter, COMMIT_HISTOGRAM),
   };
 }
 

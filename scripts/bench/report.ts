@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { CeilingResult } from './broker-ceiling';
 import type { BenchOptions } from './cli-args';
 import type { ModeResult } from './end-to-end';
+import type { PhaseResult } from './load-runs';
 import { mib } from './process-stats';
 
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -121,6 +122,17 @@ export function writeReport(report: BenchReport, repoRoot: string): string {
   return file;
 }
 
+const pct = (share: number | null) => (share === null ? '?' : `${(share * 100).toFixed(1)} %`);
+
+/** The gateway's own share of a phase's latency (its /metrics), or '' when it was not read. */
+function insideGateway(p: Pick<PhaseResult, 'gatewayAckLatency' | 'gatewayCommitLatency'>): string {
+  const a = p.gatewayAckLatency;
+  if (!a) return '';
+  const c = p.gatewayCommitLatency;
+  const commit = c ? `; a commit p50 ≈ ${c.p50Ms} ms, p99 ≈ ${c.p99Ms} ms` : '';
+  return `arrival → ack taken by the broker: p50 ≈ ${a.p50Ms} ms, p99 ≈ ${a.p99Ms} ms, ${pct(a.within25MsShare)} ≤ 25 ms, ${pct(a.within50MsShare)} ≤ 50 ms${commit}`;
+}
+
 function table(rows: [string, string][]): string {
   const width = Math.max(...rows.filter(([, v]) => v !== '').map(([k]) => k.length));
   return rows.map(([k, v]) => (v === '' ? k : `  ${k.padEnd(width)}  ${v}`)).join('\n');
@@ -154,6 +166,11 @@ export function formatReport(r: BenchReport): string {
     if (mode.ratioToCeiling !== null)
       rows.push(['of broker ceiling', `${(mode.ratioToCeiling * 100).toFixed(1)} %  (${n0(mode.ceilingMsgsPerSecond!)} msg/s)`]);
     rows.push(['ack latency', lat(s.latency)]);
+    const inside = (p: Pick<PhaseResult, 'gatewayAckLatency' | 'gatewayCommitLatency'>, label = '  inside the gateway') => {
+      const text = insideGateway(p);
+      if (text) rows.push([label, text]);
+    };
+    inside(s);
     rows.push([
       'gateway CPU',
       `${s.gatewayCpuSecondsPer1000.toFixed(3)} s per 1,000 events (bench client ${s.benchCpuSeconds.toFixed(2)} s, ${mode.mode === 'scaled' ? 'PostgreSQL + broker + rest' : 'rest'} of machine ${s.otherCpuSeconds.toFixed(2)} s)`,
@@ -166,6 +183,7 @@ export function formatReport(r: BenchReport): string {
         `fixed ${n0(f.rate)}/s × ${f.durationSeconds} s`,
         `${lat(f.latency)}  (${f.gatewayCpuSecondsPer1000.toFixed(3)} s CPU per 1,000)`,
       ]);
+      inside(f);
     }
     if (mode.idleFleet) {
       const i = mode.idleFleet;
@@ -177,6 +195,7 @@ export function formatReport(r: BenchReport): string {
         `  + ${n0(i.load.rate)} events/s × ${i.load.durationSeconds} s`,
         `${lat(i.load.latency)}  (${n0(i.heartbeatsSent)} heartbeats)`,
       ]);
+      inside(i.load, '    inside the gateway');
     }
     if (mode.overload) {
       const o = mode.overload;
