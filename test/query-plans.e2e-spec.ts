@@ -17,11 +17,26 @@ interface Probe {
   rows: Record<string, unknown>[];
 }
 
+/**
+ * The index scans of a plan that read a whole index: no "Index Cond" under them.
+ * With sequential scans priced out (HOT_PATH_SETTINGS), a plan made for a small
+ * table reads all of it this way instead, and as slowly once it is large.
+ */
+function fullIndexScans(plan: string): string[] {
+  const lines = plan.split('\n');
+  return lines.flatMap((line, i) => {
+    const scan = /Index (?:Only )?Scan(?: Backward)? using (\S+) on (\S+)/.exec(line);
+    return scan && !/Index Cond:/.test(lines[i + 1] ?? '') ? [`${scan[1]} on ${scan[2]}`] : [];
+  });
+}
+
 describe('hot-path lookups prepared on empty tables, used on full ones', () => {
   let result: {
     devices: Probe;
     storedAcks: Probe;
     cardHolders: Probe;
+    tallies: Probe;
+    writeBatch: Probe;
     maintenance: { estimateBeforeTimer: number; estimateAfterTimer: number; tableRows: number };
   };
 
@@ -45,6 +60,27 @@ describe('hot-path lookups prepared on empty tables, used on full ones', () => {
   it('refreshes the planner’s statistics on the embedded database’s maintenance timer', () => {
     expect(result.maintenance.estimateBeforeTimer).toBeLessThan(100);
     expect(result.maintenance.estimateAfterTimer).toBe(result.maintenance.tableRows);
+  });
+
+  it('reads no whole index in any of them', () => {
+    for (const probe of [result.devices, result.storedAcks, result.cardHolders, result.tallies, result.writeBatch]) {
+      expect(fullIndexScans(probe.plan)).toEqual([]);
+      expect(probe.plan).not.toMatch(/Seq Scan on (?!jsonb)/);
+    }
+  });
+
+  it('finds deposit tallies by their keys, not by reading all 11,000 of them', () => {
+    expect(result.tallies.plan).toMatch(/Index Scan using deposit_tally_pkey on deposit_tally t[^\n]*\n\s+Index Cond:/);
+    // Two of the three keys have a tally; the third is a day without deposits.
+    expect(result.tallies.rows).toEqual([
+      { resident_id: '00000000-0000-4000-a000-000000000007', period: 'day', period_start: '2026-01-03', points: 7, batteries: 2 },
+      { resident_id: '00000000-0000-4000-a000-000000000007', period: 'month', period_start: '2026-01-01', points: 7, batteries: 10 },
+    ]);
+  });
+
+  it('updates residents’ points and the chain head by key in the batch write, not by joining every resident', () => {
+    expect(result.writeBatch.plan).toMatch(/Index Scan using resident_pkey on resident[^\n]*\n\s+Index Cond: \(id = ANY/);
+    expect(result.writeBatch.plan).toMatch(/using ledger_chain_head_pkey on ledger_chain_head[^\n]*\n\s+Index Cond:/);
   });
 
   it('finds card holders by their keys, not by scanning 30,000 cards and residents', () => {

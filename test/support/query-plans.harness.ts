@@ -10,7 +10,7 @@ import * as SQL from '../../libs/persistence/src/ingest/ingest.sql';
  * database's prepared statements: the maintenance's VACUUM ANALYZE records the
  * tables as empty, the hot path runs its lookups past PostgreSQL's five custom
  * plans so a generic plan is cached, then the tables fill up. Prints, as JSON,
- * each lookup's plan and rows, and the planner's row estimate of device_event
+ * each lookup's plan and rows, the batch write's plan, and the planner's row estimate of device_event
  * before and after the maintenance timer ran.
  */
 const COMMUNITY = '00000000-0000-4000-8000-000000000001';
@@ -29,7 +29,25 @@ const LOOKUPS = {
     ],
   },
   cardHolders: { sql: SQL.LOCK_CARD_HOLDERS, empty: ['04A1B2C3'], probe: ['0000002A', '00000007'] },
+  tallies: {
+    sql: SQL.SELECT_TALLIES,
+    empty: [{ resident_id: '00000000-0000-4000-a000-000000000001', period: 'day', period_start: '2026-01-01' }],
+    probe: [
+      { resident_id: '00000000-0000-4000-a000-000000000007', period: 'day', period_start: '2026-01-03' },
+      { resident_id: '00000000-0000-4000-a000-000000000007', period: 'month', period_start: '2026-01-01' },
+      { resident_id: '00000000-0000-4000-a000-000000000042', period: 'day', period_start: '2025-12-31' },
+    ],
+  },
 } as const;
+
+/** WRITE_BATCH's five arguments: no events or entries, one resident's points, the chain head, one tally. */
+const WRITE_PROBE = [
+  [],
+  [],
+  [{ id: '00000000-0000-4000-a000-000000000007', balance: 5, pending_points: 0 }],
+  [{ community_id: COMMUNITY, chain_seq: '1', hash: '00' }],
+  [{ resident_id: '00000000-0000-4000-a000-000000000007', period: 'day', period_start: '2026-01-03', points: 9, batteries: 3 }],
+];
 
 const quoted = (json: unknown) => `'${JSON.stringify(json).replace(/'/g, "''")}'`;
 
@@ -65,6 +83,12 @@ async function probePlans(db: Database): Promise<Record<string, { plan: string; 
   await db.maintain(); // statistics now say: no events, no residents, no cards
   for (let i = 0; i < 8; i++) {
     for (const lookup of Object.values(LOOKUPS)) await db.transaction((q) => q(lookup.sql, [JSON.stringify(lookup.empty)]));
+    await db.transaction((q) =>
+      q(
+        SQL.WRITE_BATCH,
+        WRITE_PROBE.map(() => '[]'),
+      ),
+    );
   }
   await db.transaction(async (q) => {
     await q(fillEvents(TABLE_ROWS));
@@ -76,9 +100,22 @@ async function probePlans(db: Database): Promise<Record<string, { plan: string; 
              FROM generate_series(1, ${TABLE_ROWS}) i`);
     await q(`INSERT INTO device (id, kind, community_id, password_hash)
              SELECT 'bin-' || i, 'bin', '${COMMUNITY}', 'x' FROM generate_series(1, ${TABLE_ROWS}) i`);
+    // Ten days of tallies for a thousand residents, and their month.
+    await q(`INSERT INTO deposit_tally (resident_id, period, period_start, points, batteries)
+             SELECT ('00000000-0000-4000-a000-' || lpad(r::text, 12, '0'))::uuid, 'day', date '2026-01-01' + d, r, d
+             FROM generate_series(1, 1000) r, generate_series(0, 9) d
+             UNION ALL
+             SELECT ('00000000-0000-4000-a000-' || lpad(r::text, 12, '0'))::uuid, 'month', date '2026-01-01', r, 10
+             FROM generate_series(1, 1000) r`);
     return [];
   });
   const probes: Record<string, { plan: string; rows: unknown[] }> = {};
+  // The batch write's updates of residents' points and of the chain head: planned
+  // with nothing to update, explained with one resident and one tally.
+  const write = await db.prisma.$queryRawUnsafe<{ 'QUERY PLAN': string }[]>(
+    `EXPLAIN EXECUTE ${statementName(SQL.WRITE_BATCH)}(${WRITE_PROBE.map(quoted).join(', ')})`,
+  );
+  probes['writeBatch'] = { plan: write.map((r) => r['QUERY PLAN']).join('\n'), rows: [] };
   for (const [name, lookup] of Object.entries(LOOKUPS)) {
     // The cached generic plan itself: EXPLAIN EXECUTE of the statement the hot path
     // prepared (the hot path's own query function would try to PREPARE an EXPLAIN).

@@ -24,10 +24,18 @@ FROM (
 ) probed
 WHERE ack IS NOT NULL`;
 
+/**
+ * Devices and their communities by id. A primary-key probe per id by construction
+ * (lateral subqueries that OFFSET 0 keeps from being flattened): with
+ * `id = ANY(ARRAY(...))`, the plan prepared while the table was empty read a whole
+ * index of device with a filter, 30,000 entries a call once the table was full
+ * (test/query-plans.e2e-spec.ts).
+ */
 export const SELECT_DEVICES = `
 SELECT d.id, d.kind::text AS kind, d.community_id, d.is_active, c.deposit_points_per_unit, c.timezone
-FROM device d JOIN community c ON c.id = d.community_id
-WHERE d.id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))`;
+FROM jsonb_array_elements_text($1::jsonb) AS k(id)
+CROSS JOIN LATERAL (SELECT * FROM device d WHERE d.id = k.id OFFSET 0) d
+CROSS JOIN LATERAL (SELECT * FROM community c WHERE c.id = d.community_id OFFSET 0) c`;
 
 /** Points rules versions of communities, oldest first. $1: community ids. */
 export const SELECT_RULES = `
@@ -47,11 +55,22 @@ export function upsertTallies(param: string): string {
 
 export const UPSERT_TALLIES = upsertTallies('$1');
 
-/** Deposit tallies by key; read after the residents are locked. $1: [{resident_id, period, period_start}]. */
+/**
+ * Deposit tallies by key; read after the residents are locked. $1: [{resident_id,
+ * period, period_start}]. One primary-key probe per key by construction (a lateral
+ * subquery that OFFSET 0 keeps from being flattened into a join): as a plain join,
+ * the plan prepared on an empty table hashed a scan of the whole table, and kept
+ * it as the table grew (test/query-plans.e2e-spec.ts).
+ */
 export const SELECT_TALLIES = `
-SELECT t.resident_id, t.period, t.period_start::text AS period_start, t.points, t.batteries
+SELECT k.resident_id, k.period, k.period_start::text AS period_start, t.points, t.batteries
 FROM jsonb_to_recordset($1::jsonb) AS k(resident_id uuid, period text, period_start date)
-JOIN deposit_tally t ON t.resident_id = k.resident_id AND t.period = k.period AND t.period_start = k.period_start`;
+CROSS JOIN LATERAL (
+  SELECT t.points, t.batteries
+  FROM deposit_tally t
+  WHERE t.resident_id = k.resident_id AND t.period = k.period AND t.period_start = k.period_start
+  OFFSET 0
+) t`;
 
 /**
  * Card holders with their balance rows locked in a fixed order (by id), so two

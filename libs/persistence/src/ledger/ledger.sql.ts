@@ -41,18 +41,25 @@ export const entryValues = (alias: string) =>
     .map((c) => (c === 'kind' ? `${alias}.kind::ledger_kind` : c === 'source' ? `${alias}.source::ledger_source` : `${alias}.${c}`))
     .join(', ');
 
-/** A CTE body: residents' new points from a JSON parameter [{id, balance, pending_points}]. */
+/**
+ * A CTE body: residents' new points from a JSON parameter [{id, balance, pending_points}].
+ * The `= ANY(ARRAY(...))` condition is what makes it a key lookup: with the join
+ * alone, the plan prepared while the table was small joined a scan of every
+ * resident (test/query-plans.e2e-spec.ts), and kept doing so as the table grew.
+ */
 export const updateResidentPoints = (param: string) => `
   UPDATE resident SET balance = p.balance, pending_points = p.pending_points
   FROM jsonb_to_recordset(${param}::jsonb) AS p(id uuid, balance integer, pending_points integer)
   WHERE resident.id = p.id
+    AND resident.id = ANY (ARRAY(SELECT (e->>'id')::uuid FROM jsonb_array_elements(${param}::jsonb) AS e))
   RETURNING 1`;
 
-/** A CTE body: chain heads moved on, from a JSON parameter [{community_id, chain_seq, hash}]. */
+/** A CTE body: chain heads moved on, from a JSON parameter [{community_id, chain_seq, hash}]; a key lookup as above. */
 export const updateChainHeads = (param: string) => `
   UPDATE ledger_chain_head SET chain_seq = n.chain_seq, hash = n.hash
   FROM jsonb_to_recordset(${param}::jsonb) AS n(community_id uuid, chain_seq bigint, hash text)
   WHERE ledger_chain_head.community_id = n.community_id
+    AND ledger_chain_head.community_id = ANY (ARRAY(SELECT (e->>'community_id')::uuid FROM jsonb_array_elements(${param}::jsonb) AS e))
   RETURNING 1`;
 
 /**
