@@ -78,6 +78,18 @@ const fillEvents = (rows: number) => `
   INSERT INTO device_event (device_id, event_id, type, payload, received_at, result, ack)
   SELECT '${DEVICE}', 'e' || i, 'deposit', '{}', now(), 'credited', '{"eventId":"e' || i || '"}' FROM generate_series(1, ${rows}) i`;
 
+/**
+ * The generic plan the hot path cached for `sql`, for these arguments: EXPLAIN
+ * EXECUTE of the statement it prepared (its own query function would try to
+ * PREPARE an EXPLAIN).
+ */
+async function cachedPlan(db: Database, sql: string, args: readonly unknown[]): Promise<string> {
+  const explained = await db.prisma.$queryRawUnsafe<{ 'QUERY PLAN': string }[]>(
+    `EXPLAIN EXECUTE ${statementName(sql)}(${args.map(quoted).join(', ')})`,
+  );
+  return explained.map((r) => r['QUERY PLAN']).join('\n');
+}
+
 /** Plans and rows of the hot path's lookups, prepared on empty tables and used on full ones. */
 async function probePlans(db: Database): Promise<Record<string, { plan: string; rows: unknown[] }>> {
   await db.maintain(); // statistics now say: no events, no residents, no cards
@@ -112,18 +124,10 @@ async function probePlans(db: Database): Promise<Record<string, { plan: string; 
   const probes: Record<string, { plan: string; rows: unknown[] }> = {};
   // The batch write's updates of residents' points and of the chain head: planned
   // with nothing to update, explained with one resident and one tally.
-  const write = await db.prisma.$queryRawUnsafe<{ 'QUERY PLAN': string }[]>(
-    `EXPLAIN EXECUTE ${statementName(SQL.WRITE_BATCH)}(${WRITE_PROBE.map(quoted).join(', ')})`,
-  );
-  probes['writeBatch'] = { plan: write.map((r) => r['QUERY PLAN']).join('\n'), rows: [] };
+  probes['writeBatch'] = { plan: await cachedPlan(db, SQL.WRITE_BATCH, WRITE_PROBE), rows: [] };
   for (const [name, lookup] of Object.entries(LOOKUPS)) {
-    // The cached generic plan itself: EXPLAIN EXECUTE of the statement the hot path
-    // prepared (the hot path's own query function would try to PREPARE an EXPLAIN).
-    const explained = await db.prisma.$queryRawUnsafe<{ 'QUERY PLAN': string }[]>(
-      `EXPLAIN EXECUTE ${statementName(lookup.sql)}(${quoted(lookup.probe)})`,
-    );
     probes[name] = {
-      plan: explained.map((r) => r['QUERY PLAN']).join('\n'),
+      plan: await cachedPlan(db, lookup.sql, [lookup.probe]),
       rows: await db.transaction((q) => q(lookup.sql, [JSON.stringify(lookup.probe)])),
     };
   }
