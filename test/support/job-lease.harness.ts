@@ -7,7 +7,8 @@ import { createLogger } from '../../apps/gateway/src/logging/logger';
  * the gateway runs it (LeasedJob over JobLease over the job_lease row), with a
  * fast period. Several of these against one PostgreSQL are several replicas.
  * Prints one JSON line per run start and end (this process's clock: replicas
- * on one machine share it), "ready" once the database is open.
+ * on one machine share it; a start also carries the lease row's last_started_at,
+ * the database's clock), "ready" once the database is open.
  *
  * Environment: JOB_DATABASE_URL (PostgreSQL, ?schema=) or JOB_DATA_DIR (PGlite),
  * JOB_NAME, JOB_PERIOD_MS, JOB_LEASE_MS, JOB_WORK_MS, JOB_CHECK_MS, JOB_DURATION_MS;
@@ -29,15 +30,21 @@ async function main(): Promise<void> {
     return p.close();
   }
   const workMs = num('JOB_WORK_MS', 50);
+  const name = env('JOB_NAME', 'test-job');
   const lease = new JobLease(p.jobLeases, {
-    name: env('JOB_NAME', 'test-job'),
+    name,
     periodMs: num('JOB_PERIOD_MS', 300),
     leaseMs: num('JOB_LEASE_MS', 2000),
   });
   const job = new LeasedJob(
     lease,
     async () => {
-      say({ event: 'start', at: Date.now() });
+      const at = Date.now();
+      // The lease row's own start (the database's clock at the claim): the
+      // spacing the lease promises is in that clock, not in when the claim's
+      // answer reached this process.
+      const row = (await p.jobLeases.list()).find((l) => l.name === name);
+      say({ event: 'start', at, leaseStartedAt: row?.lastStartedAt?.getTime() ?? null });
       await new Promise((resolve) => setTimeout(resolve, workMs));
       say({ event: 'end', at: Date.now() });
       return null;
