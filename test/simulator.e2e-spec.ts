@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasSocat } from '../simulators/src/serial/socat-pair';
@@ -40,6 +40,19 @@ function simulate(args: string[], timeoutMs = 150_000): Promise<{ code: number |
   });
 }
 
+/**
+ * Exit code 0, or a failure that carries the simulator's own account of what
+ * did not add up: the end of its output and its JSON report when it wrote one
+ * (a `toMatchObject` on the code alone showed only "code: 1").
+ */
+function expectCleanExit(run: { code: number | null; stdout: string; stderr: string }, reportPath?: string): void {
+  if (run.code === 0) return;
+  const report = reportPath && existsSync(reportPath) ? readFileSync(reportPath, 'utf8').slice(0, 4000) : '(no JSON report)';
+  throw new Error(
+    `simulator exited with ${run.code}\n--- stdout\n${run.stdout.slice(-3000)}\n--- stderr\n${run.stderr.slice(-2000)}\n--- report\n${report}`,
+  );
+}
+
 describe(`simulator, ${modeName}`, () => {
   jest.setTimeout(200_000);
   let dir: string;
@@ -61,7 +74,7 @@ describe(`simulator, ${modeName}`, () => {
         ...['--flaky=loss=0.2,dup=0.2,reorder=0.2,delay=20', '--resend-first-ms', '400', '--resend-max-ms', '2000', '--drain', '60'],
         ...['--lost-cards', '0.2', '--json', reportPath],
       ]);
-      expect({ code: run.code, tail: run.stdout.slice(-1500) }).toMatchObject({ code: 0 });
+      expectCleanExit(run, reportPath);
       const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
       expect(report.sent).toBeGreaterThan(30);
       expect(report.acked).toBe(report.sent);
@@ -97,7 +110,7 @@ describe(`simulator, ${modeName}`, () => {
       ...['--state', join(dir, 'faults-state.json'), '--seed', '3', '--residents', '10', '--duration', '14', '--rate', '8'],
       ...['--resend-first-ms', '500', '--resend-max-ms', '2000', '--drain', '60', '--json', reportPath],
     ]);
-    expect({ code: run.code, tail: run.stdout.slice(-1500), err: run.stderr.slice(-1500) }).toMatchObject({ code: 0 });
+    expectCleanExit(run, reportPath);
     const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
     expect(run.stderr).toContain('gateway killed (SIGKILL) and restarted');
     expect(run.stderr).toContain('reconnect storm');
@@ -126,7 +139,7 @@ describe(`simulator, ${modeName}`, () => {
         ...['--mqtt-version', isScaled ? '5' : '4', '--state', join(dir, 'serial-state.json'), '--seed', '5'],
         ...['--serial', '--flaky', '--residents', '4', '--duration', '6', '--drain', '30'],
       ]);
-      expect({ code: run.code, out: run.stdout.slice(-1500), err: run.stderr.slice(-1500) }).toMatchObject({ code: 0 });
+      expectCleanExit(run);
       const taps = Number(/taps on the virtual PN532 (\d+); deposits the bridge sent (\d+); acks (\d+)/.exec(run.stdout)?.[1]);
       expect(taps).toBeGreaterThan(1);
       expect(run.stdout).toContain(`deposits the bridge sent ${taps}; acks ${taps}`);
