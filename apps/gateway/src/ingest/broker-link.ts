@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { disableNagle } from '../../../../libs/protocol/src/device';
+import { disableNagle, mqttLogOption } from '../../../../libs/protocol/src/device';
 import type { Logger } from '../logging/logger';
 import { DEFAULT_MAX_UNCONFIRMED_PUBLISHES, MAX_UNCONFIRMED_PUBLISHES } from './publish-pacing';
 
@@ -81,10 +81,11 @@ export class MqttClientLink implements BrokerLink {
 
   start(filters: readonly string[], deliver: (message: InboundMessage) => Promise<void>): Promise<void> {
     const { logger } = this;
-    const client = mqtt.connect(this.url, { ...this.clientOptions, manualConnect: true });
+    const client = mqtt.connect(this.url, { ...mqttLogOption(), ...this.clientOptions, manualConnect: true });
     this.client = client;
     const { clientId } = this.clientOptions;
     const publisher = mqtt.connect(this.url, {
+      ...mqttLogOption(),
       ...this.clientOptions,
       ...(clientId ? { clientId: `${clientId}-out` } : {}),
       clean: true,

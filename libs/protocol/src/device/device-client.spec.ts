@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type IClientOptions, type MqttClient } from 'mqtt';
 import { type DeviceEvent } from '../payloads';
-import { type AckReceived, DeviceClient } from './device-client';
+import { type AckReceived, DeviceClient, mqttLogOption } from './device-client';
 import { MemoryOutbox } from './outbox';
 
 /** A stand-in for mqtt.js's client: records what the device publishes and subscribes to. */
@@ -206,5 +206,17 @@ describe('DeviceClient', () => {
     );
     expect(last).toMatchObject({ faults: ['JAM', 'OUTBOX_HIGH'], outboxDepth: 8 });
     await client.stop();
+  });
+});
+
+describe('mqttLogOption', () => {
+  it("silences mqtt.js's per-packet logger unless DEBUG asks for it", () => {
+    const quiet = mqttLogOption({});
+    expect(typeof quiet.log).toBe('function');
+    expect(quiet.log!('sending packet %o', { cmd: 'publish' })).toBeUndefined();
+    expect(mqttLogOption({ DEBUG: '*' })).toEqual({});
+    expect(mqttLogOption({ DEBUG: 'express:*,mqttjs:client' })).toEqual({});
+    expect(mqttLogOption({ DEBUG: 'express:*' }).log).toBe(quiet.log);
+    expect(mqttLogOption({ DEBUG: 'jifen' }).log).toBe(quiet.log);
   });
 });

@@ -95,6 +95,20 @@ export function disableNagle(client: Pick<MqttClient, 'stream'>): void {
 }
 
 /**
+ * mqtt.js's `log` option: its default is the `debug` logger, which allocates
+ * an array for every call's arguments even when disabled, and the client logs
+ * several lines per packet (6 % of the scaled gateway's allocation at 1,000
+ * events/s). A no-op unless `DEBUG` names mqttjs, when mqtt.js's own logger
+ * is kept so `DEBUG=mqttjs*` still traces packets.
+ */
+export function mqttLogOption(env: NodeJS.ProcessEnv = process.env): Pick<IClientOptions, 'log'> {
+  const traced = (env.DEBUG ?? '').split(/[\s,]+/).some((name) => name === '*' || name.startsWith('mqttjs'));
+  return traced ? {} : { log: noLog };
+}
+
+function noLog(): void {}
+
+/**
  * A device's side of protocol v1 (shared/PROTOCOL.md, "What a device does"): own
  * credentials, persistent session, retained online status with an offline last
  * will, QoS 1 subscriptions to acks and commands; every event stored in the
@@ -210,6 +224,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     const { url, deviceId, password } = this.options;
     const status = deviceTopic(deviceId, 'status');
     const client = (this.options.connect ?? ((u: string, o: IClientOptions) => mqtt.connect(u, o)))(url, {
+      ...mqttLogOption(),
       clientId: deviceId,
       username: deviceId,
       password,
