@@ -103,6 +103,30 @@ describe(`simulator, ${modeName}`, () => {
     }
   });
 
+  it('sends every second tap before it drains and reports, even when traffic ends inside a double tap', async () => {
+    // Every tap is followed by a second one 0.3-1.5 s later. Those of the last
+    // second were sent after the drain had found nothing pending, and reported
+    // as never acked: this run failed 5 times in 5, in both modes, before the fix
+    // (and the lossy-link run above once on CI).
+    const gateway = await GatewayProcess.start();
+    try {
+      const reportPath = join(dir, 'double-tap.json');
+      const run = await simulate([
+        ...['--http-url', gateway.baseUrl, '--mqtt-url', gateway.mqttUrl, '--admin-token', TEST_ADMIN_TOKEN],
+        ...['--mqtt-version', isScaled ? '5' : '4', '--state', join(dir, 'double-tap-state.json'), '--seed', '1'],
+        ...['--residents', '6', '--bins', '0', '--terminals', '2', '--counters', '0', '--double-tap', '1'],
+        ...['--rate', '20', '--duration', '3', '--drain', '20', '--json', reportPath],
+      ]);
+      expectCleanExit(run, reportPath);
+      const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
+      expect(report.sent).toBeGreaterThan(20);
+      expect(report.unacked).toBe(0);
+      expect(report.acked).toBe(report.sent);
+    } finally {
+      await gateway.dispose();
+    }
+  });
+
   itEmbeddedOnly('survives a gateway killed mid-run, a reconnect storm, devices offline then replaying, and a jammed bin', async () => {
     const reportPath = join(dir, 'faults.json');
     const run = await simulate([

@@ -118,7 +118,7 @@ export async function runFleet(ctx: FleetContext): Promise<VirtualDevice[]> {
     }
     const hour = options.startHour + (elapsed / daySeconds) * 24;
     const arrivals = poisson(behaviour, (options.rate * arrivalWeight(hour) * tickMs) / 1000);
-    for (let i = 0; i < arrivals; i++) arrive(ctx, behaviour, residents, bins, readers);
+    for (let i = 0; i < arrivals; i++) arrive(ctx, behaviour, residents, bins, readers, pendingWork);
     for (const bin of bins) {
       if (bin.isCollectionDue && behaviour.chance(0.05)) send(ctx, bin, bin.collection(), null);
     }
@@ -128,7 +128,15 @@ export async function runFleet(ctx: FleetContext): Promise<VirtualDevice[]> {
   return devices;
 }
 
-function arrive(ctx: FleetContext, rng: Rng, residents: ResidentState[], bins: VirtualDevice[], readers: VirtualDevice[]): void {
+/** `later` collects sends that happen after this tick (a second tap): the run is not over before they are sent. */
+function arrive(
+  ctx: FleetContext,
+  rng: Rng,
+  residents: ResidentState[],
+  bins: VirtualDevice[],
+  readers: VirtualDevice[],
+  later: Promise<unknown>[],
+): void {
   const { options, tally } = ctx;
   const atBin = bins.length > 0 && (readers.length === 0 || rng.chance(0.6));
   const device = atBin ? rng.pick(bins) : readers.length ? rng.pick(readers) : null;
@@ -155,7 +163,9 @@ function arrive(ctx: FleetContext, rng: Rng, residents: ResidentState[], bins: V
   } else {
     send(ctx, device, device.tap(cardUid), residentId);
     if (device.kind === 'terminal' && rng.chance(options.doubleTap)) {
-      setTimeout(() => send(ctx, device, device.tap(cardUid), residentId), rng.int(300, 1500));
+      // Awaited with the run's other work: sent after the drain had begun, it was reported as never acked.
+      const delayMs = rng.int(300, 1500);
+      later.push(new Promise((r) => setTimeout(r, delayMs)).then(() => send(ctx, device, device.tap(cardUid), residentId)));
     }
   }
 }
