@@ -53,6 +53,14 @@ function expectCleanExit(run: { code: number | null; stdout: string; stderr: str
   );
 }
 
+/** The simulator's options for a gateway the test started: its addresses, admin token and MQTT version, a state file and a seed. */
+function against(gateway: GatewayProcess, statePath: string, seed: number): string[] {
+  return [
+    ...['--http-url', gateway.baseUrl, '--mqtt-url', gateway.mqttUrl, '--admin-token', TEST_ADMIN_TOKEN],
+    ...['--mqtt-version', isScaled ? '5' : '4', '--state', statePath, '--seed', String(seed)],
+  ];
+}
+
 describe(`simulator, ${modeName}`, () => {
   jest.setTimeout(200_000);
   let dir: string;
@@ -68,8 +76,7 @@ describe(`simulator, ${modeName}`, () => {
     try {
       const reportPath = join(dir, 'flaky.json');
       const run = await simulate([
-        ...['--http-url', gateway.baseUrl, '--mqtt-url', gateway.mqttUrl, '--admin-token', TEST_ADMIN_TOKEN],
-        ...['--mqtt-version', isScaled ? '5' : '4', '--state', join(dir, 'flaky-state.json'), '--seed', '7'],
+        ...against(gateway, join(dir, 'flaky-state.json'), 7),
         ...['--residents', '12', '--bins', '2', '--terminals', '1', '--counters', '1', '--duration', '12', '--rate', '8'],
         ...['--flaky=loss=0.2,dup=0.2,reorder=0.2,delay=20', '--resend-first-ms', '400', '--resend-max-ms', '2000', '--drain', '60'],
         ...['--lost-cards', '0.2', '--json', reportPath],
@@ -92,8 +99,7 @@ describe(`simulator, ${modeName}`, () => {
 
       // The same state file again: the community, residents and devices are reused, balances still add up.
       const again = await simulate([
-        ...['--http-url', gateway.baseUrl, '--mqtt-url', gateway.mqttUrl, '--admin-token', TEST_ADMIN_TOKEN],
-        ...['--mqtt-version', isScaled ? '5' : '4', '--state', join(dir, 'flaky-state.json'), '--seed', '7'],
+        ...against(gateway, join(dir, 'flaky-state.json'), 7),
         ...['--residents', '12', '--bins', '2', '--terminals', '1', '--counters', '1', '--duration', '4', '--rate', '8'],
       ]);
       expect(again.code).toBe(0);
@@ -112,8 +118,7 @@ describe(`simulator, ${modeName}`, () => {
     try {
       const reportPath = join(dir, 'double-tap.json');
       const run = await simulate([
-        ...['--http-url', gateway.baseUrl, '--mqtt-url', gateway.mqttUrl, '--admin-token', TEST_ADMIN_TOKEN],
-        ...['--mqtt-version', isScaled ? '5' : '4', '--state', join(dir, 'double-tap-state.json'), '--seed', '1'],
+        ...against(gateway, join(dir, 'double-tap-state.json'), 1),
         ...['--residents', '6', '--bins', '0', '--terminals', '2', '--counters', '0', '--double-tap', '1'],
         ...['--rate', '20', '--duration', '3', '--drain', '20', '--json', reportPath],
       ]);
@@ -159,8 +164,7 @@ describe(`simulator, ${modeName}`, () => {
     const gateway = await GatewayProcess.start();
     try {
       const run = await simulate([
-        ...['--http-url', gateway.baseUrl, '--mqtt-url', gateway.mqttUrl, '--admin-token', TEST_ADMIN_TOKEN],
-        ...['--mqtt-version', isScaled ? '5' : '4', '--state', join(dir, 'serial-state.json'), '--seed', '5'],
+        ...against(gateway, join(dir, 'serial-state.json'), 5),
         ...['--serial', '--flaky', '--residents', '4', '--duration', '6', '--drain', '30'],
       ]);
       expectCleanExit(run);
