@@ -102,7 +102,7 @@ describe(`simulator, ${modeName}`, () => {
         ...against(gateway, join(dir, 'flaky-state.json'), 7),
         ...['--residents', '12', '--bins', '2', '--terminals', '1', '--counters', '1', '--duration', '4', '--rate', '8'],
       ]);
-      expect(again.code).toBe(0);
+      expectCleanExit(again);
       expect(again.stderr).toContain('reusing community');
     } finally {
       await gateway.dispose();
