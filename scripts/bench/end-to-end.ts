@@ -1,5 +1,6 @@
 import { AdminApi, createPopulation, ingestCounters, metricsText } from './admin-api';
 import type { BenchOptions } from './cli-args';
+import { LOCAL_SERVERS } from './cpu-budget';
 import { PROTOCOL_RESEND_POLICY } from '../../libs/protocol/src/device';
 import { Fleet } from './fleet';
 import { BENCH_ADMIN_TOKEN, type ScaledTarget, startGateway } from './gateway-runner';
@@ -94,6 +95,7 @@ export async function runEndToEnd(
     const ctx: PhaseContext = {
       fleet,
       gatewayPid: gateway.pid,
+      services: mode === 'scaled' ? LOCAL_SERVERS : [],
       stallMs: 30_000,
       progress: (l: string) => progress(`${mode} ${l}`),
       ingestCounters: () => ingestCounters(api),

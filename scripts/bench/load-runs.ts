@@ -2,7 +2,8 @@ import type { Histogram } from 'hdr-histogram-js';
 import type { IngestCounters } from './admin-api';
 import { type Fleet, newLatencyHistogram } from './fleet';
 import { type GatewayLatency, histogramFrom, observedBetween, summarizeBuckets } from './gateway-histogram';
-import { CpuMeter, RssSampler, readMachineBusySeconds } from './process-stats';
+import { type CpuBudget, CpuBudgetMeter, type ServiceProcesses } from './cpu-budget';
+import { CpuMeter, RssSampler } from './process-stats';
 
 export interface LatencySummary {
   p50Ms: number;
@@ -23,8 +24,10 @@ export interface PhaseResult {
   gatewayCpuSeconds: number;
   gatewayCpuSecondsPer1000: number;
   benchCpuSeconds: number;
-  /** CPU the rest of the machine used meanwhile: PostgreSQL and the broker in scaled mode, and any other work (noise). */
+  /** CPU the rest of the machine used meanwhile (the hypervisor's steal not counted): PostgreSQL and the broker in scaled mode, and any other work (noise). */
   otherCpuSeconds: number;
+  /** The same phase's CPU by process and by gateway thread (scripts/bench/cpu-budget.ts). */
+  cpu: CpuBudget;
   gatewayMaxRssBytes: number;
   /** Group-commit transactions during the phase and their mean size, from /health. */
   commitBatches: number | null;
@@ -44,6 +47,8 @@ const COMMIT_HISTOGRAM = 'jifen_ingest_commit_seconds';
 export interface PhaseContext {
   fleet: Fleet;
   gatewayPid: number;
+  /** Servers on this machine whose CPU counts apart (scaled mode: PostgreSQL, Mosquitto). */
+  services: readonly ServiceProcesses[];
   /** Fail when no ack arrives for this long. */
   stallMs: number;
   progress: (line: string) => void;
@@ -93,7 +98,7 @@ async function runPhase(
   const metricsBefore = await ctx.gatewayMetrics();
   const gatewayCpu = new CpuMeter(ctx.gatewayPid);
   const benchCpu = new CpuMeter();
-  const machineBusyBefore = readMachineBusySeconds();
+  const budget = new CpuBudgetMeter(ctx.gatewayPid, ctx.services);
   const rss = new RssSampler(ctx.gatewayPid).start();
   let acked = 0;
   let ticker: NodeJS.Timeout | null = null;
@@ -133,7 +138,8 @@ async function runPhase(
   const seconds = (fleet.lastAckAt - startedAt) / 1000;
   const gatewayCpuSeconds = gatewayCpu.elapsedSeconds();
   const benchCpuSeconds = benchCpu.elapsedSeconds();
-  const otherCpuSeconds = Math.max(0, readMachineBusySeconds() - machineBusyBefore - gatewayCpuSeconds - benchCpuSeconds);
+  const cpu = budget.stop();
+  const otherCpuSeconds = Math.max(0, cpu.machineBusySeconds - gatewayCpuSeconds - benchCpuSeconds);
   const gatewayMaxRssBytes = rss.maxRssBytes;
   const countersAfter = await ctx.ingestCounters();
   const metricsAfter = await ctx.gatewayMetrics();
@@ -148,6 +154,7 @@ async function runPhase(
     gatewayCpuSecondsPer1000: (gatewayCpuSeconds / acked) * 1000,
     benchCpuSeconds,
     otherCpuSeconds,
+    cpu,
     gatewayMaxRssBytes,
     commitBatches,
     meanBatchSize:

@@ -3,13 +3,22 @@ import { readFileSync } from 'node:fs';
 /** Linux reports CPU time in clock ticks; CLK_TCK is 100 on every mainstream kernel. */
 const CLK_TCK = 100;
 
+/** utime + stime from a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat line, in seconds. */
+export function statCpuSeconds(statLine: string): number {
+  // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+  const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name (state → index 0).
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** The command name (comm) of a /proc stat line: a thread's name, or a process's. */
+export function statName(statLine: string): string {
+  return statLine.slice(statLine.indexOf('(') + 1, statLine.lastIndexOf(')'));
+}
+
 /** utime + stime of a process, in seconds, from /proc/<pid>/stat. */
 export function readCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may contain spaces and parentheses: split after its last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of the whole line are 12 and 13 after the name (state is field 3 → index 0).
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 }
 
 export interface MemoryReading {
@@ -81,12 +90,16 @@ export class CpuMeter {
   }
 }
 
-/** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
-export function readMachineBusySeconds(): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-  // cpu user nice system idle iowait irq softirq steal ...
-  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLK_TCK;
+/** /proc/stat's first line: busy seconds of all cores, and the hypervisor's steal apart. */
+export function parseProcStat(firstLine: string): { busySeconds: number; stealSeconds: number } {
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = firstLine.trim().split(/\s+/).slice(1).map(Number);
+  return { busySeconds: (user + nice + system + irq + softirq) / CLK_TCK, stealSeconds: steal / CLK_TCK };
+}
+
+/** The whole machine (all cores), from /proc/stat. */
+export function readMachineCpu(): { busySeconds: number; stealSeconds: number } {
+  return parseProcStat(readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!);
 }
 
 export const mib = (bytes: number) => Math.round((bytes / (1024 * 1024)) * 10) / 10;

@@ -3,6 +3,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { CeilingResult } from './broker-ceiling';
 import type { BenchOptions } from './cli-args';
+import { type CpuBounds, type CpuBudget, cpuBounds } from './cpu-budget';
 import type { ModeResult } from './end-to-end';
 import type { PhaseResult } from './load-runs';
 import { mib } from './process-stats';
@@ -45,7 +46,12 @@ export interface BenchReport {
   };
   options: BenchOptions;
   brokerCeiling: { aedes: CeilingResult | null; external: CeilingResult | null };
-  modes: (ModeResult & { ceilingMsgsPerSecond: number | null; ratioToCeiling: number | null })[];
+  modes: (ModeResult & {
+    ceilingMsgsPerSecond: number | null;
+    ratioToCeiling: number | null;
+    /** What the saturated run's CPU says bounds the rate on this machine. */
+    saturationBounds: CpuBounds;
+  })[];
   targets: TargetCheck[];
   /** Every verification passed. */
   passed: boolean;
@@ -70,7 +76,12 @@ export function machineFacts(loadAverageBefore: number): BenchReport['machine'] 
 export function withRatios(modes: ModeResult[], ceilings: BenchReport['brokerCeiling']): BenchReport['modes'] {
   return modes.map((m) => {
     const ceiling = (m.mode === 'embedded' ? ceilings.aedes : ceilings.external)?.msgsPerSecond ?? null;
-    return { ...m, ceilingMsgsPerSecond: ceiling, ratioToCeiling: ceiling ? m.saturation.ackedPerSecond / ceiling : null };
+    return {
+      ...m,
+      ceilingMsgsPerSecond: ceiling,
+      ratioToCeiling: ceiling ? m.saturation.ackedPerSecond / ceiling : null,
+      saturationBounds: cpuBounds(m.saturation.cpu, m.saturation.acked),
+    };
   });
 }
 
@@ -133,6 +144,33 @@ function insideGateway(p: Pick<PhaseResult, 'gatewayAckLatency' | 'gatewayCommit
   return `arrival → ack taken by the broker: p50 ≈ ${a.p50Ms} ms, p99 ≈ ${a.p99Ms} ms, ${pct(a.within25MsShare)} ≤ 25 ms, ${pct(a.within50MsShare)} ≤ 50 ms${commit}`;
 }
 
+const per1000 = (seconds: number, events: number) => ((seconds / events) * 1000).toFixed(3);
+
+/** A phase's CPU per 1,000 events, by process and by gateway thread. */
+export function formatCpuBudget(cpu: CpuBudget, events: number): string {
+  const g = cpu.gateway;
+  const threads = [`main thread ${per1000(g.mainThreadSeconds, events)}`];
+  if (g.databaseThreadSeconds !== null) threads.push(`database thread ${per1000(g.databaseThreadSeconds, events)}`);
+  threads.push(`Node's other threads ${per1000(g.otherThreadsSeconds, events)}`);
+  const parts = [`gateway ${per1000(g.seconds, events)} s (${threads.join(', ')})`];
+  for (const s of cpu.services)
+    parts.push(s.processes > 0 ? `${s.label} ${per1000(s.seconds, events)} s` : `${s.label} not on this machine`);
+  parts.push(`bench client ${per1000(cpu.benchSeconds, events)} s`, `the rest ${per1000(cpu.restSeconds, events)} s`);
+  const steal = cpu.stealSeconds > 0 ? `; the hypervisor took ${cpu.stealSeconds.toFixed(2)} s (steal)` : '';
+  return `${parts.join(', ')}${steal}`;
+}
+
+const approx = (rate: number) => (Number.isFinite(rate) ? `≈ ${n0(rate)} events/s` : 'no bound');
+
+/** The bounds a saturated run's CPU sets, in words. */
+export function formatBounds(b: CpuBounds, cores: number): string {
+  return (
+    `${(b.machineBusyShare * 100).toFixed(0)} % of ${cores} cores busy; all of them at ${approx(b.machineEventsPerSecond)}; ` +
+    `the ${b.busiestThread.label} (${(b.busiestThread.busyShare * 100).toFixed(0)} % busy) at ${approx(b.busiestThread.eventsPerSecond)}; ` +
+    `everything but the gateway would fill the cores at ${approx(b.withoutGatewayEventsPerSecond)}`
+  );
+}
+
 function table(rows: [string, string][]): string {
   const width = Math.max(...rows.filter(([, v]) => v !== '').map(([k]) => k.length));
   return rows.map(([k, v]) => (v === '' ? k : `  ${k.padEnd(width)}  ${v}`)).join('\n');
@@ -175,6 +213,8 @@ export function formatReport(r: BenchReport): string {
       'gateway CPU',
       `${s.gatewayCpuSecondsPer1000.toFixed(3)} s per 1,000 events (bench client ${s.benchCpuSeconds.toFixed(2)} s, ${mode.mode === 'scaled' ? 'PostgreSQL + broker + rest' : 'rest'} of machine ${s.otherCpuSeconds.toFixed(2)} s)`,
     ]);
+    rows.push(['  CPU per 1,000 events', formatCpuBudget(s.cpu, s.acked)]);
+    rows.push(['  what bounds the rate', formatBounds(mode.saturationBounds, s.cpu.cores)]);
     if (s.meanBatchSize !== null)
       rows.push(['group commit', `${n0(s.commitBatches!)} transactions, ${s.meanBatchSize.toFixed(1)} events each on average`]);
     rows.push(['gateway RSS', `max ${mib(s.gatewayMaxRssBytes)} MiB`]);

@@ -1,6 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Persistence, type PersistenceOptions, openPersistence } from '../persistence';
-import { type WorkerReply, type WorkerRequest, REPOSITORY_NAMES, serializeError } from './protocol';
+import { type WorkerReply, type WorkerRequest, DATABASE_THREAD_NAME, REPOSITORY_NAMES, serializeError } from './protocol';
 
 /**
  * The embedded database's thread: PGlite (PostgreSQL compiled to WASM) and the
@@ -10,6 +11,7 @@ import { type WorkerReply, type WorkerRequest, REPOSITORY_NAMES, serializeError 
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('persistence.worker must run in a worker thread');
+  nameThisThread(DATABASE_THREAD_NAME);
   let persistence: Persistence;
   try {
     persistence = await openPersistence(workerData as PersistenceOptions);
@@ -24,6 +26,15 @@ async function main(): Promise<void> {
     );
   });
   port.postMessage({ type: 'ready', mode: persistence.mode, migrations: persistence.migrations } satisfies WorkerReply);
+}
+
+/** Linux: a thread may rename itself (15 bytes at most); elsewhere, or if refused, it keeps Node's name. */
+function nameThisThread(name: string): void {
+  try {
+    writeFileSync('/proc/thread-self/comm', name);
+  } catch {
+    // Not Linux, or /proc not mounted: only the name is lost.
+  }
 }
 
 async function handle(persistence: Persistence, request: WorkerRequest): Promise<unknown> {

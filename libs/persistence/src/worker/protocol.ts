@@ -1,6 +1,9 @@
 import type { AppliedMigrations } from '../migrate';
 import type { DatabaseMode } from '../database';
 
+/** The database thread's name (Linux): how `top -H`, `ps -L` and the benchmark's CPU budget tell it from Node's own threads. */
+export const DATABASE_THREAD_NAME = 'jifen-database';
+
 export const REPOSITORY_NAMES = [
   'communities',
   'residents',
