@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { DataDirLockedError } from '../../../libs/persistence/src';
 import { PortInUseError } from './broker/embedded-broker';
 import { ConfigError, type GatewayConfig, loadGatewayConfig } from './config/gateway-config';
 import { HttpPortInUseError, type RunningGateway, startGateway } from './gateway';
+import { boundHeapGrowth } from './heap-growth';
 import { createLogger } from './logging/logger';
 
 /** Plain lines for the person at the terminal; logs stay JSON for machines. */
@@ -67,24 +67,7 @@ function banner(gw: RunningGateway, config: GatewayConfig): string[] {
   return lines;
 }
 
-/**
- * How far V8 lets a heap outgrow what survived its last full collection
- * before collecting again. Left to itself it chose up to about 4x under the
- * allocation rate of an overload (resent events, their acks): the gateway's
- * RSS reached 1.75x its steady value though what was alive stayed under
- * 70 MB (heap snapshot). At 1.25x it stayed at 1.31x for about 6 % more CPU
- * per event (`npm run bench`, scenario 5). A `--heap-growing-percent` given
- * to node wins. Set before the database worker starts: flags are per process.
- */
-export const HEAP_GROWING_PERCENT = 25;
-
-function boundHeapGrowth(): void {
-  if (process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent') || arg.startsWith('--heap_growing_percent'))) return;
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-}
-
 async function main(): Promise<void> {
-  boundHeapGrowth();
   let config: GatewayConfig;
   try {
     config = loadGatewayConfig(process.env);
@@ -95,6 +78,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  boundHeapGrowth(config);
   const logger = createLogger(config.LOG_LEVEL);
   let gateway: RunningGateway;
   try {
