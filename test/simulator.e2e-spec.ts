@@ -22,7 +22,13 @@ interface Report {
   isOk: boolean;
 }
 
-function simulate(args: string[], timeoutMs = 150_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+interface SimulatorRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function simulate(args: string[], timeoutMs = 150_000): Promise<SimulatorRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SIMULATOR, '--quiet', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -45,12 +51,19 @@ function simulate(args: string[], timeoutMs = 150_000): Promise<{ code: number |
  * did not add up: the end of its output and its JSON report when it wrote one
  * (a `toMatchObject` on the code alone showed only "code: 1").
  */
-function expectCleanExit(run: { code: number | null; stdout: string; stderr: string }, reportPath?: string): void {
+function expectCleanExit(run: SimulatorRun, reportPath?: string): void {
   if (run.code === 0) return;
   const report = reportPath && existsSync(reportPath) ? readFileSync(reportPath, 'utf8').slice(0, 4000) : '(no JSON report)';
   throw new Error(
     `simulator exited with ${run.code}\n--- stdout\n${run.stdout.slice(-3000)}\n--- stderr\n${run.stderr.slice(-2000)}\n--- report\n${report}`,
   );
+}
+
+/** Runs the simulator with its JSON report written to `reportPath`; fails with its output unless it exits cleanly. */
+async function simulateWithReport(reportPath: string, args: string[]): Promise<{ run: SimulatorRun; report: Report }> {
+  const run = await simulate([...args, '--json', reportPath]);
+  expectCleanExit(run, reportPath);
+  return { run, report: JSON.parse(readFileSync(reportPath, 'utf8')) as Report };
 }
 
 /** The simulator's options for a gateway the test started: its addresses, admin token and MQTT version, a state file and a seed. */
@@ -74,15 +87,12 @@ describe(`simulator, ${modeName}`, () => {
   it('runs a seeded day over a lossy, repeating, reordering link and every balance matches the acks', async () => {
     const gateway = await GatewayProcess.start();
     try {
-      const reportPath = join(dir, 'flaky.json');
-      const run = await simulate([
+      const { run, report } = await simulateWithReport(join(dir, 'flaky.json'), [
         ...against(gateway, join(dir, 'flaky-state.json'), 7),
         ...['--residents', '12', '--bins', '2', '--terminals', '1', '--counters', '1', '--duration', '12', '--rate', '8'],
         ...['--flaky=loss=0.2,dup=0.2,reorder=0.2,delay=20', '--resend-first-ms', '400', '--resend-max-ms', '2000', '--drain', '60'],
-        ...['--lost-cards', '0.2', '--json', reportPath],
+        ...['--lost-cards', '0.2'],
       ]);
-      expectCleanExit(run, reportPath);
-      const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
       expect(report.sent).toBeGreaterThan(30);
       expect(report.acked).toBe(report.sent);
       expect(report.unacked).toBe(0);
@@ -116,14 +126,11 @@ describe(`simulator, ${modeName}`, () => {
     // (and the lossy-link run above once on CI).
     const gateway = await GatewayProcess.start();
     try {
-      const reportPath = join(dir, 'double-tap.json');
-      const run = await simulate([
+      const { report } = await simulateWithReport(join(dir, 'double-tap.json'), [
         ...against(gateway, join(dir, 'double-tap-state.json'), 1),
         ...['--residents', '6', '--bins', '0', '--terminals', '2', '--counters', '0', '--double-tap', '1'],
-        ...['--rate', '20', '--duration', '3', '--drain', '20', '--json', reportPath],
+        ...['--rate', '20', '--duration', '3', '--drain', '20'],
       ]);
-      expectCleanExit(run, reportPath);
-      const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
       expect(report.sent).toBeGreaterThan(20);
       expect(report.unacked).toBe(0);
       expect(report.acked).toBe(report.sent);
@@ -133,14 +140,11 @@ describe(`simulator, ${modeName}`, () => {
   });
 
   itEmbeddedOnly('survives a gateway killed mid-run, a reconnect storm, devices offline then replaying, and a jammed bin', async () => {
-    const reportPath = join(dir, 'faults.json');
-    const run = await simulate([
+    const { run, report } = await simulateWithReport(join(dir, 'faults.json'), [
       ...['--start-gateway', '--restart-gateway', '--reconnect-storm', '--offline', '3', '--jam', '--clock-skew', '20'],
       ...['--state', join(dir, 'faults-state.json'), '--seed', '3', '--residents', '10', '--duration', '14', '--rate', '8'],
-      ...['--resend-first-ms', '500', '--resend-max-ms', '2000', '--drain', '60', '--json', reportPath],
+      ...['--resend-first-ms', '500', '--resend-max-ms', '2000', '--drain', '60'],
     ]);
-    expectCleanExit(run, reportPath);
-    const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
     expect(run.stderr).toContain('gateway killed (SIGKILL) and restarted');
     expect(run.stderr).toContain('reconnect storm');
     expect(run.stderr).toMatch(/devices back online, replaying/);

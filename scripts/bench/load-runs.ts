@@ -3,7 +3,7 @@ import type { IngestCounters } from './admin-api';
 import { type Fleet, newLatencyHistogram } from './fleet';
 import { type GatewayLatency, histogramFrom, observedBetween, summarizeBuckets } from './gateway-histogram';
 import { type CpuBudget, CpuBudgetMeter, type ServiceProcesses } from './cpu-budget';
-import { CpuMeter, RssSampler } from './process-stats';
+import { RssSampler } from './process-stats';
 
 export interface LatencySummary {
   p50Ms: number;
@@ -96,8 +96,6 @@ async function runPhase(
   const histogram = newLatencyHistogram();
   const countersBefore = await ctx.ingestCounters();
   const metricsBefore = await ctx.gatewayMetrics();
-  const gatewayCpu = new CpuMeter(ctx.gatewayPid);
-  const benchCpu = new CpuMeter();
   const budget = new CpuBudgetMeter(ctx.gatewayPid, ctx.services);
   const rss = new RssSampler(ctx.gatewayPid).start();
   let acked = 0;
@@ -136,9 +134,9 @@ async function runPhase(
     rss.stop();
   }
   const seconds = (fleet.lastAckAt - startedAt) / 1000;
-  const gatewayCpuSeconds = gatewayCpu.elapsedSeconds();
-  const benchCpuSeconds = benchCpu.elapsedSeconds();
   const cpu = budget.stop();
+  const gatewayCpuSeconds = cpu.gateway.seconds;
+  const benchCpuSeconds = cpu.benchSeconds;
   const otherCpuSeconds = Math.max(0, cpu.machineBusySeconds - gatewayCpuSeconds - benchCpuSeconds);
   const gatewayMaxRssBytes = rss.maxRssBytes;
   const countersAfter = await ctx.ingestCounters();

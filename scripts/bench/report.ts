@@ -209,11 +209,7 @@ export function formatReport(r: BenchReport): string {
       if (text) rows.push([label, text]);
     };
     inside(s);
-    rows.push([
-      'gateway CPU',
-      `${s.gatewayCpuSecondsPer1000.toFixed(3)} s per 1,000 events (bench client ${s.benchCpuSeconds.toFixed(2)} s, ${mode.mode === 'scaled' ? 'PostgreSQL + broker + rest' : 'rest'} of machine ${s.otherCpuSeconds.toFixed(2)} s)`,
-    ]);
-    rows.push(['  CPU per 1,000 events', formatCpuBudget(s.cpu, s.acked)]);
+    rows.push(['CPU per 1,000 events', formatCpuBudget(s.cpu, s.acked)]);
     rows.push(['  what bounds the rate', formatBounds(mode.saturationBounds, s.cpu.cores)]);
     if (s.meanBatchSize !== null)
       rows.push(['group commit', `${n0(s.commitBatches!)} transactions, ${s.meanBatchSize.toFixed(1)} events each on average`]);
